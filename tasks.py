@@ -29,7 +29,7 @@ def run(*cmd: str | Path) -> None:
 
 
 def ensure_venv(requirements: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - a fresh machine may run an older python3
         sys.exit("dualauth needs Python 3.11 or later")
     if not PY.exists():
         run(sys.executable, "-m", "venv", VENV)

@@ -1,0 +1,10 @@
+"""Entry module for functions-framework: re-exports every function target named in manifest.yaml.
+
+Run one target per process from the repository root, e.g.
+    python -m functions_framework --source main.py --target on_instance_created
+(`python -m` keeps the repository root on sys.path, so `shared` imports.)
+"""
+
+from functions.on_instance_created import on_instance_created
+
+__all__ = ["on_instance_created"]

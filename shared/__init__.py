@@ -1,0 +1,1 @@
+"""dualauth's own library: settings, IBM Cloud clients, event parsing and the enforcement use case."""

@@ -1,0 +1,159 @@
+"""Settings: built once from the environment, validated all at once, frozen. The only env reader.
+
+Variable names follow IBM Cloud's own tools where one exists (IBMCLOUD_API_KEY, IBMCLOUD_IAM_URL,
+IBMCLOUD_RESOURCE_CONTROLLER_URL, KMS_URL); the rest are ours and start with DUALAUTH_.
+Written by hand rather than with a settings library: twenty lines of parsing, one error that
+names every bad variable, and no extra dependency in a cold start.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from shared.endpoints import ALL_REGIONS
+from shared.errors import ConfigError
+
+CE_CR_TOKEN_FILE = "/var/run/secrets/codeengine.cloud.ibm.com/compute-resource-token/token"  # noqa: S105 - a path
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: str | None = field(default=None, repr=False)
+    trusted_profile_id: str | None = None
+    cr_token_file: str = CE_CR_TOKEN_FILE
+    iam_url: str = "https://iam.cloud.ibm.com"
+    resource_controller_url: str = "https://resource-controller.cloud.ibm.com"
+    kms_url: str | None = None
+    endpoint_type: str = "public"
+    dry_run: bool = False
+    allowed_regions: frozenset[str] = ALL_REGIONS
+    exempt_instances: frozenset[str] = frozenset()
+    event_token: str | None = field(default=None, repr=False)
+    event_token_header: str = "Authorization"  # noqa: S105 - a header name
+    http_timeout: float = 5.0
+    retry_max: int = 4
+    retry_budget: float = 8.0
+    max_body_bytes: int = 256 * 1024
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value, so that logging can redact them wherever they appear."""
+        return tuple(s for s in (self.api_key, self.event_token) if s)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        problems: list[str] = []
+
+        def get(name: str, parse: Callable[[str], T], default: T) -> T:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                return parse(raw)
+            except ValueError as exc:
+                problems.append(f"{name}: {exc}")
+                return default
+
+        settings = cls(
+            api_key=env.get("IBMCLOUD_API_KEY", "").strip() or None,
+            trusted_profile_id=env.get("IBMCLOUD_TRUSTED_PROFILE_ID", "").strip() or None,
+            cr_token_file=get("IBMCLOUD_CR_TOKEN_FILE", str, CE_CR_TOKEN_FILE),
+            iam_url=get("IBMCLOUD_IAM_URL", _url, cls.iam_url),
+            resource_controller_url=get("IBMCLOUD_RESOURCE_CONTROLLER_URL", _url, cls.resource_controller_url),
+            kms_url=get("KMS_URL", _url, None),
+            endpoint_type=get("DUALAUTH_ENDPOINT_TYPE", _choice("public", "private"), "public"),
+            dry_run=get("DRY_RUN", _bool, False),
+            allowed_regions=get("DUALAUTH_ALLOWED_REGIONS", _regions, ALL_REGIONS),
+            exempt_instances=get("DUALAUTH_EXEMPT_INSTANCES", _words, frozenset()),
+            event_token=env.get("DUALAUTH_EVENT_TOKEN", "").strip() or None,
+            event_token_header=get("DUALAUTH_EVENT_TOKEN_HEADER", _header_name, "Authorization"),
+            http_timeout=get("DUALAUTH_HTTP_TIMEOUT", _positive(float, 60), 5.0),
+            retry_max=get("DUALAUTH_RETRY_MAX", _positive(int, 10, zero_ok=True), 4),
+            retry_budget=get("DUALAUTH_RETRY_BUDGET_SECONDS", _positive(float, 300), 8.0),
+            max_body_bytes=get("DUALAUTH_MAX_BODY_BYTES", _positive(int, 10 * 1024 * 1024), 256 * 1024),
+        )
+        if not settings.api_key and not settings.trusted_profile_id:
+            problems.append("IBMCLOUD_API_KEY: required (or IBMCLOUD_TRUSTED_PROFILE_ID)")
+        if problems:
+            raise ConfigError(problems)
+        return settings
+
+
+def _url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError("must use https (plain http only for a loopback host)")
+    if parts.query or parts.fragment:
+        raise ValueError("must not carry a query or fragment")
+    return raw.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bool(raw: str) -> bool:
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in allowed:
+            raise ValueError("must be one of " + ", ".join(allowed))
+        return raw
+
+    return parse
+
+
+def _words(raw: str) -> frozenset[str]:
+    return frozenset(w for w in raw.replace(",", " ").split() if w)
+
+
+def _regions(raw: str) -> frozenset[str]:
+    regions = _words(raw)
+    unknown = sorted(regions - ALL_REGIONS)
+    if unknown:
+        raise ValueError("unknown region(s) " + ", ".join(unknown))
+    return regions
+
+
+def _header_name(raw: str) -> str:
+    if not raw.replace("-", "").isalnum() or not raw.isascii():
+        raise ValueError("must be an HTTP header name")
+    return raw
+
+
+def _positive(kind: Callable[[str], T], limit: float, zero_ok: bool = False) -> Callable[[str], T]:
+    def parse(raw: str) -> T:
+        value = kind(raw)
+        number = float(value)  # type: ignore[arg-type]
+        if not math.isfinite(number) or number < 0 or (number == 0 and not zero_ok) or number > limit:
+            raise ValueError(f"must be between {0 if zero_ok else 'above 0'} and {limit}")
+        return value
+
+    return parse
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from os.environ on first use."""
+    return Settings.from_env(os.environ)

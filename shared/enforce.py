@@ -1,0 +1,98 @@
+"""The use case: make sure one instance has dualAuthDelete enabled, and say what happened.
+
+GET the policy → already on: `compliant` (zero PUTs) → dry run: `would_enable` → PUT → GET again
+→ on: `enabled`; still off: `failed` (NOT_CONFIRMED, retryable). "Enabled" is only reported after
+a GET has shown `enabled: true`. Only the dualAuthDelete entry is compared; "never set" counts as
+off. Upstream failures become a `failed` Outcome carrying the reason code, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared.crn import Crn
+from shared.errors import UpstreamError
+from shared.kms import KmsClient
+
+EXISTING_KEYS_NOTE = "keys created before the policy was enabled still need only one authorization"
+
+
+class Kind(StrEnum):
+    COMPLIANT = "compliant"
+    ENABLED = "enabled"
+    WOULD_ENABLE = "would_enable"
+    EXEMPT = "exempt"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: Kind
+    reason: str
+    instance_crn: str | None = None
+    reason_code: str | None = None
+    retryable: bool = False
+    retry_after: float | None = None
+    puts: int = 0
+    event_id: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        body: dict[str, object] = {"outcome": str(self.kind), "reason": self.reason}
+        if self.instance_crn:
+            body["instance_crn"] = self.instance_crn
+        if self.reason_code:
+            body["reason_code"] = self.reason_code
+        return body
+
+
+def ignored(reason: str, instance_crn: str | None = None) -> Outcome:
+    return Outcome(Kind.IGNORED, reason, instance_crn)
+
+
+def is_exempt(crn: Crn, exempt: frozenset[str]) -> bool:
+    return crn.instance in exempt or str(crn) in exempt
+
+
+@dataclass(frozen=True)
+class Enforcer:
+    kms: KmsClient
+    resolve_base_url: Callable[[Crn], str]
+    dry_run: bool = False
+    exempt: frozenset[str] = frozenset()
+
+    def ensure_enabled(self, crn: Crn, correlation_id: str) -> Outcome:
+        target = str(crn)
+        if is_exempt(crn, self.exempt):
+            return Outcome(Kind.EXEMPT, "instance is on the exemption list", target)
+        puts = 0
+        try:
+            base = self.resolve_base_url(crn)
+            if self.kms.get_dual_auth(base, crn.instance, correlation_id) is True:
+                return Outcome(Kind.COMPLIANT, "dualAuthDelete already enabled", target)
+            if self.dry_run:
+                return Outcome(Kind.WOULD_ENABLE, "dualAuthDelete is off; dry run, nothing changed", target)
+            self.kms.set_dual_auth(base, crn.instance, True, correlation_id)
+            puts = 1
+            if self.kms.get_dual_auth(base, crn.instance, correlation_id) is not True:
+                return Outcome(
+                    Kind.FAILED,
+                    "PUT was accepted but a GET still shows dualAuthDelete off",
+                    target,
+                    reason_code="NOT_CONFIRMED",
+                    retryable=True,
+                    puts=puts,
+                )
+        except UpstreamError as exc:
+            return Outcome(
+                Kind.FAILED,
+                exc.message,
+                target,
+                reason_code=exc.code,
+                retryable=exc.retryable,
+                retry_after=exc.retry_after,
+                puts=puts,
+            )
+        return Outcome(Kind.ENABLED, f"dualAuthDelete enabled and read back; {EXISTING_KEYS_NOTE}", target, puts=puts)

@@ -1,0 +1,196 @@
+"""Every accepted "instance provisioned" event shape → one frozen ProvisioningEvent.
+
+Accepted envelopes: a binary CloudEvent (`ce-*` headers, JSON body), a structured CloudEvent
+(JSON with `specversion`, under `application/cloudevents+json` or plain `application/json` as
+Event Notifications sends it), or bare JSON. Accepted payloads: the Event Notifications
+resource-lifecycle event (`event_type`, `context.activity`, `event_properties.crn`), the
+Activity Tracker CADF event (`action`, `outcome`, `target.id`; also as the value of a Kafka
+CloudEvent), or a hand-made object naming `instance_crn` / `resource_crn` / `crn`.
+
+Bodies are decoded strictly here (UTF-8 JSON object or a clear InvalidEvent), and the cloudevents
+1.x SDK validates the CloudEvent attributes; this is the only module importing cloudevents.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cloudevents.exceptions import GenericException
+from cloudevents.http import from_http
+
+from shared.crn import Crn, parse_crn, require_kms_instance
+from shared.errors import InvalidEvent, UnsupportedMediaType
+
+CE_REQUIRED = ("specversion", "id", "source", "type")
+JSON_MEDIA = "application/json, application/cloudevents+json or another +json type"
+
+
+@dataclass(frozen=True)
+class ProvisioningEvent:
+    envelope: str  # binary | structured | bare
+    shape: str  # en-lifecycle | activity-tracker | plain
+    event_id: str | None = None
+    ce_type: str | None = None
+    event_type: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    operation_type: str | None = None
+    operation_state: str | None = None
+    crn: Crn | None = None
+
+
+def is_json_media(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def decode_json_object(body: bytes, what: str = "body") -> dict[str, Any]:
+    if not body.strip():
+        raise InvalidEvent(f"{what} is empty")
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidEvent(f"{what} is not UTF-8") from None
+    except ValueError:
+        raise InvalidEvent(f"{what} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidEvent(f"{what} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def parse_event(headers: Mapping[str, str], body: bytes) -> ProvisioningEvent:
+    """Parse one HTTP delivery; raises InvalidEvent, UnsupportedMediaType or InvalidTarget."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    present = [a for a in CE_REQUIRED if f"ce-{a}" in lower]
+    if not is_json_media(lower.get("content-type")):
+        raise UnsupportedMediaType(f"send the event as {JSON_MEDIA}")
+    if present:
+        missing = [f"ce-{a}" for a in CE_REQUIRED if a not in present]
+        if missing:
+            raise InvalidEvent("binary CloudEvent is missing required attribute(s): " + ", ".join(missing))
+        attributes = _ce_attributes(lower, body)
+        return _from_payload("binary", attributes, decode_json_object(body, "event data"))
+    document = decode_json_object(body)
+    if "specversion" not in document:
+        return _from_payload("bare", {}, document)
+    missing = [a for a in CE_REQUIRED if not isinstance(document.get(a), str) or not document.get(a)]
+    if missing:
+        raise InvalidEvent("structured CloudEvent is missing required attribute(s): " + ", ".join(missing))
+    attributes = _ce_attributes({"content-type": "application/cloudevents+json"}, body)
+    return _from_payload("structured", attributes, _structured_data(document))
+
+
+def _ce_attributes(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    try:
+        event = from_http(dict(headers), body)
+    except GenericException as exc:
+        raise InvalidEvent(f"not a valid CloudEvent ({type(exc).__name__})") from None
+    except (ValueError, TypeError):
+        raise InvalidEvent("not a valid CloudEvent") from None
+    return dict(event.get_attributes())
+
+
+def _structured_data(document: Mapping[str, Any]) -> dict[str, Any]:
+    if "data_base64" in document:
+        try:
+            raw = base64.b64decode(str(document["data_base64"]), validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidEvent("data_base64 is not base64") from None
+        return decode_json_object(raw, "event data")
+    data = document.get("data")
+    if isinstance(data, str):
+        return decode_json_object(data.encode(), "event data")
+    if not isinstance(data, dict):
+        raise InvalidEvent("event data must be a JSON object")
+    return data
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _dig(data: Mapping[str, Any], *path: str) -> object:
+    value: object = data
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _from_payload(envelope: str, attributes: Mapping[str, Any], data: Mapping[str, Any]) -> ProvisioningEvent:
+    event_id, ce_type = _text(attributes.get("id")), _text(attributes.get("type"))
+    if "event_type" in data or "event_properties" in data:
+        crn_text = _dig(data, "event_properties", "crn")
+        return ProvisioningEvent(
+            shape="en-lifecycle",
+            event_type=_text(data.get("event_type")),
+            action=_text(_dig(data, "context", "activity", "action")),
+            outcome=_text(_dig(data, "context", "activity", "outcome")),
+            operation_type=_text(_dig(data, "event_properties", "last_operation", "type")),
+            operation_state=_text(_dig(data, "event_properties", "last_operation", "state")),
+            crn=None if crn_text is None else parse_crn(crn_text),
+            envelope=envelope,
+            event_id=event_id,
+            ce_type=ce_type,
+        )
+    if "action" in data and "target" in data:
+        crn_text = _dig(data, "target", "id")
+        return ProvisioningEvent(
+            shape="activity-tracker",
+            action=_text(data.get("action")),
+            outcome=_text(data.get("outcome")),
+            crn=None if crn_text is None else parse_crn(crn_text),
+            envelope=envelope,
+            event_id=event_id,
+            ce_type=ce_type,
+        )
+    crn_text = next((data[k] for k in ("instance_crn", "resource_crn", "crn") if k in data), None)
+    return ProvisioningEvent(
+        envelope=envelope,
+        shape="plain",
+        event_id=event_id,
+        ce_type=ce_type,
+        crn=None if crn_text is None else parse_crn(crn_text),
+    )
+
+
+def ce_subtype(ce_type: str | None) -> str | None:
+    """The lifecycle sub-type of an Event Notifications type `<reverse-dns>:<sub-type>`."""
+    if not ce_type or ":" not in ce_type:
+        return None
+    subtype = ce_type.rsplit(":", 1)[1]
+    return subtype.removeprefix("instance.")
+
+
+def select_target(event: ProvisioningEvent) -> Crn | str:
+    """The KMS instance to enforce on, or the reason this event is none of ours (pure)."""
+    subtype = ce_subtype(event.ce_type)
+    says_create = bool(event.ce_type and ":" not in event.ce_type and event.ce_type.endswith(".instance.create"))
+    if subtype is not None:
+        if subtype != "create":
+            return f"event sub-type {subtype!r} is not a completed instance create"
+        says_create = True
+    for name, value in (("event_type", event.event_type), ("action", event.action)):
+        if value is not None:
+            if not value.endswith(".instance.create"):
+                return f"{name} {value!r} is not an instance create"
+            says_create = True
+    if not says_create:
+        return "event does not say an instance was created"
+    if event.outcome is not None and event.outcome != "success":
+        return f"outcome {event.outcome!r} is not success"
+    if event.operation_type not in (None, "create") or event.operation_state not in (None, "succeeded"):
+        return f"last operation {event.operation_type}/{event.operation_state} is not a succeeded create"
+    if event.crn is None:
+        return "event names no instance CRN"
+    if not event.crn.is_kms:
+        return f"{event.crn.service} instances are not Key Protect or HPCS"
+    if not event.crn.is_instance:
+        return "CRN names a resource inside an instance, not an instance"
+    return require_kms_instance(event.crn)

@@ -1,0 +1,135 @@
+"""IAM token exchange: API key or trusted-profile compute-resource token → bearer access token.
+
+The token is cached and refreshed once 80 % of its lifetime has passed, timed on the local
+monotonic clock from the moment it arrived (`expires_in`), never from IAM's absolute
+`expiration`, so a skewed local wall clock cannot make us use an expired token. One token
+request is in flight at a time: callers that hold no usable token wait for it; callers whose
+token is still valid keep using it while another thread refreshes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shared.errors import IamError
+from shared.retry import RetryPolicy, is_retryable_status, parse_retry_after, send
+
+APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
+CR_TOKEN_GRANT = "urn:ibm:params:oauth:grant-type:cr-token"  # noqa: S105 - a grant type
+REFRESH_FRACTION = 0.8
+EXPIRY_MARGIN = 10.0
+
+
+class TokenProvider:
+    def __init__(
+        self,
+        http: httpx.Client,
+        iam_url: str,
+        retry: RetryPolicy,
+        *,
+        api_key: str | None = None,
+        trusted_profile_id: str | None = None,
+        cr_token_file: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._http = http
+        self._url = iam_url.rstrip("/") + "/identity/token"
+        self._retry = retry
+        self._api_key = api_key
+        self._profile_id = trusted_profile_id
+        self._cr_token_file = cr_token_file
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+        self._expires_at = 0.0
+        self.fetches = 0
+
+    def token(self) -> str:
+        now = self._clock()
+        if self._token and now < self._refresh_at:
+            return self._token
+        usable = self._token is not None and now < self._expires_at
+        if not self._lock.acquire(blocking=not usable):
+            assert self._token is not None
+            return self._token  # another thread is refreshing; ours is still valid
+        try:
+            if self._token and self._clock() < self._refresh_at:
+                return self._token
+            try:
+                self._fetch()
+            except IamError:
+                if self._token and self._clock() < self._expires_at:
+                    return self._token
+                raise
+            assert self._token is not None
+            return self._token
+        finally:
+            self._lock.release()
+
+    def invalidate(self, token: str) -> None:
+        """Forget `token` (KMS said 401), so the next call fetches a fresh one."""
+        with self._lock:
+            if self._token == token:
+                self._token = None
+                self._refresh_at = self._expires_at = 0.0
+
+    def _form(self) -> dict[str, str]:
+        if self._api_key:
+            return {"grant_type": APIKEY_GRANT, "apikey": self._api_key}
+        assert self._profile_id and self._cr_token_file
+        try:
+            cr_token = Path(self._cr_token_file).read_text().strip()
+        except OSError as exc:
+            raise IamError(
+                f"compute-resource token file unreadable ({exc.strerror})", code="cr_token_missing"
+            ) from None
+        return {"grant_type": CR_TOKEN_GRANT, "cr_token": cr_token, "profile_id": self._profile_id}
+
+    def _fetch(self) -> None:
+        form = self._form()
+        self.fetches += 1
+        started = self._clock()
+        try:
+            response = send(
+                self._retry,
+                lambda: self._http.post(self._url, data=form, headers={"Accept": "application/json"}),
+            )
+        except httpx.TransportError as exc:
+            raise IamError(f"IAM unreachable ({type(exc).__name__})", retryable=True) from None
+        if response.status_code != 200:
+            raise _iam_error(response)
+        body = _json(response)
+        token, lifetime = body.get("access_token"), body.get("expires_in")
+        if not isinstance(token, str) or not token or not isinstance(lifetime, int) or lifetime <= 0:
+            raise IamError("IAM answered 200 without a usable access_token/expires_in", retryable=True)
+        self._token = token
+        self._refresh_at = started + REFRESH_FRACTION * lifetime
+        self._expires_at = started + max(0.0, lifetime - EXPIRY_MARGIN)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _iam_error(response: httpx.Response) -> IamError:
+    body = _json(response)
+    code = body.get("errorCode") if isinstance(body.get("errorCode"), str) else None
+    message = body.get("errorMessage") if isinstance(body.get("errorMessage"), str) else "no message"
+    return IamError(
+        f"IAM token request failed: HTTP {response.status_code} {code or ''} {message}".replace("  ", " "),
+        status=response.status_code,
+        code=code or f"iam_http_{response.status_code}",
+        retryable=is_retryable_status(response.status_code),
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+    )

@@ -1,0 +1,61 @@
+"""JSON-line records on stdout: one audit line per decision, plus operational logs; all redacted.
+
+Redaction happens on the final serialised line, so a secret cannot slip through a nested field:
+every configured secret value is masked, and so are bearer tokens and JWT-looking strings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+MASK = "[REDACTED]"
+_PATTERNS = (
+    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+    re.compile(r"(?i)(apikey|api_key|access_token|refresh_token|cr_token)([\"']?\s*[=:]\s*[\"']?)[^\"'&\s,}]+"),
+)
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+            escaped = json.dumps(secret)[1:-1]
+            if escaped != secret:
+                text = text.replace(escaped, MASK)
+        text = _PATTERNS[0].sub(lambda m: f"{m.group(1)} {MASK}", text)
+        text = _PATTERNS[1].sub(MASK, text)
+        return _PATTERNS[2].sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+
+
+class JsonLog:
+    """Writes one JSON object per line; thread-safe; never raises into the caller."""
+
+    def __init__(self, redact: Redactor | None = None, stream: TextIO | None = None) -> None:
+        self._redact = redact or Redactor()
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "kind": kind, **fields}
+        line = self._redact(json.dumps(record, default=str, ensure_ascii=True, sort_keys=False))
+        with self._lock:
+            stream = self._stream or sys.stdout
+            try:
+                stream.write(line + "\n")
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+
+    def audit(self, **fields: Any) -> None:
+        """The one line per decision: trigger, instance CRN, outcome, reason code, correlation id, duration."""
+        self.emit("audit", **fields)

@@ -1,0 +1,94 @@
+"""The per-process objects every handler shares: settings, one httpx client, IAM, KMS, logging.
+
+Built lazily on first use (not at import, to keep cold starts light) and once per process.
+Tests build their own with `build_runtime`, passing a transport, clock or sleep as seams.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from shared.config import Settings, get_settings
+from shared.crn import Crn
+from shared.endpoints import kms_base_url
+from shared.enforce import Enforcer
+from shared.iam import TokenProvider
+from shared.kms import KmsClient
+from shared.log import JsonLog, Redactor
+from shared.resource_controller import ResourceController
+from shared.retry import RetryPolicy
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    http: httpx.Client
+    tokens: TokenProvider
+    kms: KmsClient
+    resource_controller: ResourceController
+    log: JsonLog
+
+    def base_url(self, crn: Crn) -> str:
+        s = self.settings
+        return kms_base_url(
+            crn,
+            endpoint_type=s.endpoint_type,
+            kms_url=s.kms_url,
+            resource_controller_url=s.resource_controller_url,
+            lookup=self.resource_controller.get_instance,
+        )
+
+    def enforcer(self) -> Enforcer:
+        s = self.settings
+        return Enforcer(self.kms, self.base_url, dry_run=s.dry_run, exempt=s.exempt_instances)
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] | None = None,
+    log: JsonLog | None = None,
+) -> Runtime:
+    http = httpx.Client(
+        timeout=httpx.Timeout(settings.http_timeout),
+        transport=transport,
+        follow_redirects=False,
+        headers={"user-agent": "dualauth/0.1"},
+    )
+    retry = RetryPolicy(max_retries=settings.retry_max, budget=settings.retry_budget)
+    if sleep is not None:
+        retry.sleep = sleep
+    tokens = TokenProvider(
+        http,
+        settings.iam_url,
+        retry,
+        api_key=settings.api_key,
+        trusted_profile_id=settings.trusted_profile_id,
+        cr_token_file=settings.cr_token_file,
+    )
+    return Runtime(
+        settings=settings,
+        http=http,
+        tokens=tokens,
+        kms=KmsClient(http, tokens, retry),
+        resource_controller=ResourceController(http, settings.resource_controller_url, tokens, retry),
+        log=log or JsonLog(Redactor(settings.secrets())),
+    )
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+def get_runtime() -> Runtime:
+    """The process's Runtime, built on first call (raises ConfigError when settings are invalid)."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = build_runtime(get_settings())
+        return _runtime

@@ -1,0 +1,47 @@
+"""Settings: defaults, parsing, and one error naming every bad variable without their values."""
+
+import pytest
+
+from shared.config import Settings
+from shared.errors import ConfigError
+
+
+def test_defaults_with_only_an_api_key():
+    """With only IBMCLOUD_API_KEY set, IAM and Resource Controller default to IBM's public endpoints."""
+    s = Settings.from_env({"IBMCLOUD_API_KEY": "k-123456"})
+    assert s.iam_url == "https://iam.cloud.ibm.com"
+    assert s.resource_controller_url == "https://resource-controller.cloud.ibm.com"
+    assert s.kms_url is None and s.dry_run is False and s.endpoint_type == "public"
+    assert "k-123456" not in repr(s)
+
+
+def test_every_bad_variable_is_named_at_once():
+    """Several bad variables give one ConfigError listing each by name, never echoing a secret."""
+    env = {
+        "IBMCLOUD_IAM_URL": "http://iam.example.com",
+        "KMS_URL": "not a url",
+        "DRY_RUN": "maybe",
+        "DUALAUTH_ALLOWED_REGIONS": "us-south mars-1",
+        "DUALAUTH_HTTP_TIMEOUT": "nan",
+        "DUALAUTH_EVENT_TOKEN": "s3cret-token",
+    }
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env(env)
+    text = str(err.value)
+    for name in ("IBMCLOUD_API_KEY", "IBMCLOUD_IAM_URL", "KMS_URL", "DRY_RUN", "DUALAUTH_ALLOWED_REGIONS",
+                 "DUALAUTH_HTTP_TIMEOUT"):
+        assert name in text
+    assert "mars-1" in text and "s3cret-token" not in text
+
+
+def test_loopback_http_allowed_for_the_emulator():
+    """Plain http is accepted for loopback hosts (the emulator), with trailing slashes trimmed."""
+    s = Settings.from_env({"IBMCLOUD_API_KEY": "k", "KMS_URL": "http://127.0.0.1:9000/", "DRY_RUN": "yes",
+                           "DUALAUTH_EXEMPT_INSTANCES": "a, b c"})
+    assert s.kms_url == "http://127.0.0.1:9000" and s.dry_run is True
+    assert s.exempt_instances == frozenset({"a", "b", "c"})
+
+
+def test_trusted_profile_instead_of_api_key():
+    """A trusted profile id stands in for the API key."""
+    assert Settings.from_env({"IBMCLOUD_TRUSTED_PROFILE_ID": "Profile-1"}).api_key is None

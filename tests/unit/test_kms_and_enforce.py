@@ -1,0 +1,117 @@
+"""KMS request shaping, error parsing and the enforcement use case against a scripted KMS."""
+
+import json
+
+import httpx
+
+from shared.crn import parse_crn
+from shared.enforce import Enforcer, Kind
+from shared.iam import TokenProvider
+from shared.kms import KmsClient, dual_auth_state, parse_error, put_dual_auth_request
+from shared.retry import RetryPolicy
+
+GUID = "6f1d2c3b-4a59-4e68-9d7c-0b1a2f3e4d5c"
+CRN = parse_crn(f"crn:v1:bluemix:public:kms:us-south:a/1a2b3c4d5e6f708192a3b4c5d6e7f809:{GUID}::")
+MEDIA = "application/vnd.ibm.kms.policy+json"
+
+
+def policy(enabled):
+    return {"metadata": {"collectionType": MEDIA, "collectionTotal": 1},
+            "resources": [{"policy_type": "dualAuthDelete", "policy_data": {"enabled": enabled}}]}
+
+
+def test_put_body_is_policy_type_policy_data_for_enable_and_disable():
+    """Enable and disable both send one policy_type/policy_data resource under ?policy=dualAuthDelete."""
+    for enabled in (True, False):
+        req = put_dual_auth_request("https://kp", GUID, enabled, "cid")
+        assert (req.method, req.url, req.params) == ("PUT", "https://kp/api/v2/instance/policies",
+                                                     (("policy", "dualAuthDelete"),))
+        assert json.loads(req.body) == policy(enabled)
+        assert dict(req.headers)["content-type"] == MEDIA and dict(req.headers)["bluemix-instance"] == GUID
+
+
+def test_state_reads_only_the_dual_auth_entry():
+    """Never set (no resources, empty list) is None; other policy types are ignored."""
+    assert dual_auth_state({"metadata": {"collectionTotal": 0}}) is None
+    assert dual_auth_state({"metadata": {}, "resources": []}) is None
+    others = {"resources": [{"policy_type": "rotation", "policy_data": {"enabled": True}},
+                            {"policy_type": "metrics", "policy_data": {"enabled": True}}]}
+    assert dual_auth_state(others) is None
+    assert dual_auth_state(policy(True)) is True and dual_auth_state(policy(False)) is False
+
+
+def test_error_envelope_parsed_by_reason_code():
+    """The KMS error envelope gives status, reasons[0].code and the response's correlation id."""
+    body = {"metadata": {"collectionType": "application/vnd.ibm.kms.error+json", "collectionTotal": 1},
+            "resources": [{"errorMsg": "Unauthorized: REDACTED", "reasons": [{"code": "UNAUTHORIZED_ERR", "status": 403}]}]}
+    err = parse_error(httpx.Response(403, json=body, headers={"correlation-id": "c-9"}), "c-1")
+    assert (err.status, err.reason_code, err.correlation_id, err.retryable) == (403, "UNAUTHORIZED_ERR", "c-9", False)
+    odd = parse_error(httpx.Response(502, content=b"<html>bad gateway</html>"), "c-1")
+    assert (odd.reason_code, odd.retryable, odd.correlation_id) == ("HTTP_502", True, "c-1")
+
+
+class ScriptedKms:
+    """Answers GET/PUT from a script, counting calls; IAM always grants."""
+
+    def __init__(self, gets, puts=None):
+        self.gets, self.puts, self.calls = list(gets), list(puts or []), []
+
+    def __call__(self, request):
+        if request.url.path == "/identity/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        self.calls.append(request.method)
+        script = self.gets if request.method == "GET" else self.puts
+        status, body = script.pop(0)
+        return httpx.Response(status, json=body) if body is not None else httpx.Response(status)
+
+
+def enforcer(kms, dry_run=False, exempt=frozenset()):
+    http = httpx.Client(transport=httpx.MockTransport(kms))
+    retry = RetryPolicy(sleep=lambda s: None, max_retries=2)
+    tokens = TokenProvider(http, "https://iam", retry, api_key="k")
+    return Enforcer(KmsClient(http, tokens, retry), lambda crn: "https://kp", dry_run=dry_run, exempt=exempt)
+
+
+def test_never_set_is_enabled_and_read_back():
+    """A never-set policy is PUT once and reported enabled only after the GET shows true."""
+    kms = ScriptedKms(gets=[(200, {"metadata": {"collectionTotal": 0}}), (200, policy(True))], puts=[(204, None)])
+    outcome = enforcer(kms).ensure_enabled(CRN, "cid")
+    assert outcome.kind is Kind.ENABLED and outcome.puts == 1 and kms.calls == ["GET", "PUT", "GET"]
+
+
+def test_already_enabled_sends_no_put():
+    """An enabled policy is compliant with zero PUTs."""
+    kms = ScriptedKms(gets=[(200, policy(True))])
+    assert enforcer(kms).ensure_enabled(CRN, "cid").kind is Kind.COMPLIANT and kms.calls == ["GET"]
+
+
+def test_put_accepted_but_still_off_is_failed_not_confirmed():
+    """PUT 204 followed by a GET still showing false is failed/NOT_CONFIRMED, retryable."""
+    kms = ScriptedKms(gets=[(200, policy(False)), (200, policy(False))], puts=[(204, None)])
+    outcome = enforcer(kms).ensure_enabled(CRN, "cid")
+    assert (outcome.kind, outcome.reason_code, outcome.retryable) == (Kind.FAILED, "NOT_CONFIRMED", True)
+
+
+def test_put_forbidden_is_failed_with_reason_code():
+    """A 403 KMS envelope on PUT is failed with UNAUTHORIZED_ERR, not retryable."""
+    env = {"resources": [{"errorMsg": "Unauthorized", "reasons": [{"code": "UNAUTHORIZED_ERR", "status": 403}]}]}
+    kms = ScriptedKms(gets=[(200, policy(False))], puts=[(403, env)])
+    outcome = enforcer(kms).ensure_enabled(CRN, "cid")
+    assert (outcome.kind, outcome.reason_code, outcome.retryable) == (Kind.FAILED, "UNAUTHORIZED_ERR", False)
+
+
+def test_dry_run_and_exempt_send_no_put():
+    """Dry run reports would_enable after one GET; an exempt instance is not even read."""
+    kms = ScriptedKms(gets=[(200, policy(False))])
+    assert enforcer(kms, dry_run=True).ensure_enabled(CRN, "cid").kind is Kind.WOULD_ENABLE and kms.calls == ["GET"]
+    kms = ScriptedKms(gets=[])
+    assert enforcer(kms, exempt=frozenset({GUID})).ensure_enabled(CRN, "cid").kind is Kind.EXEMPT and kms.calls == []
+
+
+def test_401_refreshes_token_once():
+    """A 401 on GET invalidates the token and retries once; a second 401 is failed."""
+    kms = ScriptedKms(gets=[(401, {}), (200, policy(True))])
+    assert enforcer(kms).ensure_enabled(CRN, "cid").kind is Kind.COMPLIANT and kms.calls == ["GET", "GET"]
+    kms = ScriptedKms(gets=[(401, {}), (401, {})])
+    outcome = enforcer(kms).ensure_enabled(CRN, "cid")
+    assert outcome.kind is Kind.FAILED and outcome.reason_code == "HTTP_401"

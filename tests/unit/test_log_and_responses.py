@@ -1,0 +1,41 @@
+"""Redaction of secrets in log lines, and the outcome/error → status mapping."""
+
+import io
+import json
+
+from shared.enforce import Kind, Outcome
+from shared.errors import ConfigError, InvalidEvent, KmsError, RegionNotAllowed
+from shared.log import JsonLog, Redactor
+from shared.responses import reply_for_error, reply_for_outcome
+
+
+def test_secrets_tokens_and_jwts_are_masked():
+    """Configured secrets, bearer tokens, JWTs and apikey=... never reach the log stream."""
+    stream = io.StringIO()
+    log = JsonLog(Redactor(["super-secret-key", 'quo"ted-secret']), stream)
+    log.audit(msg="super-secret-key", h="Bearer abc.def.ghi", jwt="eyJhbGciOi.eyJzdWIiOiJ4.sig", form="apikey=zzz&x=1",
+              nested={"v": 'quo"ted-secret'})
+    line = stream.getvalue()
+    record = json.loads(line)
+    for secret in ("super-secret-key", "abc.def.ghi", "eyJhbGciOi", "zzz", "quo"):
+        assert secret not in line
+    assert record["kind"] == "audit" and record["form"].endswith("&x=1")
+
+
+def test_outcome_statuses():
+    """Done outcomes are 200; transient failures 503 with Retry-After; permanent failures 424."""
+    for kind in (Kind.COMPLIANT, Kind.ENABLED, Kind.WOULD_ENABLE, Kind.EXEMPT, Kind.IGNORED):
+        assert reply_for_outcome(Outcome(kind, "r"), "c")[0] == 200
+    status, body, headers = reply_for_outcome(Outcome(Kind.FAILED, "r", retryable=True, retry_after=1.2), "c")
+    assert (status, headers, body["outcome"]) == (503, {"Retry-After": "2"}, "failed")
+    assert reply_for_outcome(Outcome(Kind.FAILED, "r", reason_code="UNAUTHORIZED_ERR"), "c")[0] == 424
+
+
+def test_error_statuses():
+    """Request errors keep their status; config errors and bugs are 500 without internals."""
+    assert reply_for_error(InvalidEvent("bad"), "c")[0] == 400
+    assert reply_for_error(RegionNotAllowed("no"), "c")[0] == 422
+    assert reply_for_error(ConfigError(["X: bad"]), "c")[0] == 500
+    assert reply_for_error(KmsError("x", retryable=True), "c")[0] == 503
+    status, body, _ = reply_for_error(ZeroDivisionError("secret detail"), "c")
+    assert status == 500 and "secret detail" not in json.dumps(body)
