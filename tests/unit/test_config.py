@@ -28,16 +28,28 @@ def test_every_bad_variable_is_named_at_once():
     with pytest.raises(ConfigError) as err:
         Settings.from_env(env)
     text = str(err.value)
-    for name in ("IBMCLOUD_API_KEY", "IBMCLOUD_IAM_URL", "KMS_URL", "DRY_RUN", "DUALAUTH_ALLOWED_REGIONS",
-                 "DUALAUTH_HTTP_TIMEOUT"):
+    for name in (
+        "IBMCLOUD_API_KEY",
+        "IBMCLOUD_IAM_URL",
+        "KMS_URL",
+        "DRY_RUN",
+        "DUALAUTH_ALLOWED_REGIONS",
+        "DUALAUTH_HTTP_TIMEOUT",
+    ):
         assert name in text
     assert "mars-1" in text and "s3cret-token" not in text
 
 
 def test_loopback_http_allowed_for_the_emulator():
     """Plain http is accepted for loopback hosts (the emulator), with trailing slashes trimmed."""
-    s = Settings.from_env({"IBMCLOUD_API_KEY": "k", "KMS_URL": "http://127.0.0.1:9000/", "DRY_RUN": "yes",
-                           "DUALAUTH_EXEMPT_INSTANCES": "a, b c"})
+    s = Settings.from_env(
+        {
+            "IBMCLOUD_API_KEY": "k",
+            "KMS_URL": "http://127.0.0.1:9000/",
+            "DRY_RUN": "yes",
+            "DUALAUTH_EXEMPT_INSTANCES": "a, b c",
+        }
+    )
     assert s.kms_url == "http://127.0.0.1:9000" and s.dry_run is True
     assert s.exempt_instances == frozenset({"a", "b", "c"})
 

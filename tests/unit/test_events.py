@@ -162,7 +162,35 @@ def test_parse_never_crashes_on_arbitrary_bytes(payload, content_type):
         pass
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20), lambda c: st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(["data", "crn", "action", "target", "id", "event_type", "event_properties", "context", "specversion", "source", "type", "outcome"]), c, max_size=5), max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda c: (
+            st.lists(c, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "data",
+                        "crn",
+                        "action",
+                        "target",
+                        "id",
+                        "event_type",
+                        "event_properties",
+                        "context",
+                        "specversion",
+                        "source",
+                        "type",
+                        "outcome",
+                    ]
+                ),
+                c,
+                max_size=5,
+            )
+        ),
+        max_leaves=20,
+    )
+)
 def test_parse_never_crashes_on_arbitrary_json(value):
     """Arbitrary JSON built from the field names we read gives a result or a RequestError."""
     try:

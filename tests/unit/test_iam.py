@@ -28,14 +28,19 @@ def token_handler(calls, lifetime=3600, delay=0.0):
     def handler(request):
         calls.append(parse_qs(request.content.decode()))
         time.sleep(delay)
-        return httpx.Response(200, json={"access_token": f"tok-{len(calls)}", "expires_in": lifetime,
-                                         "expiration": 1, "token_type": "Bearer"})
+        return httpx.Response(
+            200,
+            json={"access_token": f"tok-{len(calls)}", "expires_in": lifetime, "expiration": 1, "token_type": "Bearer"},
+        )
+
     return handler
 
 
 def provider(handler, clock=None, **kw):
     kw.setdefault("api_key", "my-api-key-123")
-    return TokenProvider(iam(handler), "https://iam.example", RetryPolicy(sleep=lambda s: None), clock=clock or Clock(), **kw)
+    return TokenProvider(
+        iam(handler), "https://iam.example", RetryPolicy(sleep=lambda s: None), clock=clock or Clock(), **kw
+    )
 
 
 def test_api_key_grant_form():
@@ -79,8 +84,11 @@ def test_one_request_in_flight_for_many_callers():
 
 def test_unknown_key_is_a_permanent_iam_error_without_the_key():
     """IAM's 400 BXNIM0415E becomes a non-retryable IamError with that code, and the key is not in it."""
+
     def handler(request):
-        return httpx.Response(400, json={"errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."})
+        return httpx.Response(
+            400, json={"errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."}
+        )
 
     with pytest.raises(IamError) as err:
         provider(handler).token()
@@ -108,8 +116,11 @@ def test_trusted_profile_grant_reads_cr_token(tmp_path):
     path.write_text("cr-token-value\n")
     tokens = provider(token_handler(calls), api_key=None, trusted_profile_id="Profile-1", cr_token_file=str(path))
     tokens.token()
-    assert calls[0] == {"grant_type": ["urn:ibm:params:oauth:grant-type:cr-token"], "cr_token": ["cr-token-value"],
-                        "profile_id": ["Profile-1"]}
+    assert calls[0] == {
+        "grant_type": ["urn:ibm:params:oauth:grant-type:cr-token"],
+        "cr_token": ["cr-token-value"],
+        "profile_id": ["Profile-1"],
+    }
 
 
 def test_missing_cr_token_file_is_an_iam_error(tmp_path):
@@ -118,5 +129,3 @@ def test_missing_cr_token_file_is_an_iam_error(tmp_path):
     with pytest.raises(IamError) as err:
         tokens.token()
     assert err.value.code == "cr_token_missing"
-
-

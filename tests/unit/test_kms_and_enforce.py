@@ -16,16 +16,21 @@ MEDIA = "application/vnd.ibm.kms.policy+json"
 
 
 def policy(enabled):
-    return {"metadata": {"collectionType": MEDIA, "collectionTotal": 1},
-            "resources": [{"policy_type": "dualAuthDelete", "policy_data": {"enabled": enabled}}]}
+    return {
+        "metadata": {"collectionType": MEDIA, "collectionTotal": 1},
+        "resources": [{"policy_type": "dualAuthDelete", "policy_data": {"enabled": enabled}}],
+    }
 
 
 def test_put_body_is_policy_type_policy_data_for_enable_and_disable():
     """Enable and disable both send one policy_type/policy_data resource under ?policy=dualAuthDelete."""
     for enabled in (True, False):
         req = put_dual_auth_request("https://kp", GUID, enabled, "cid")
-        assert (req.method, req.url, req.params) == ("PUT", "https://kp/api/v2/instance/policies",
-                                                     (("policy", "dualAuthDelete"),))
+        assert (req.method, req.url, req.params) == (
+            "PUT",
+            "https://kp/api/v2/instance/policies",
+            (("policy", "dualAuthDelete"),),
+        )
         assert json.loads(req.body) == policy(enabled)
         assert dict(req.headers)["content-type"] == MEDIA and dict(req.headers)["bluemix-instance"] == GUID
 
@@ -34,16 +39,22 @@ def test_state_reads_only_the_dual_auth_entry():
     """Never set (no resources, empty list) is None; other policy types are ignored."""
     assert dual_auth_state({"metadata": {"collectionTotal": 0}}) is None
     assert dual_auth_state({"metadata": {}, "resources": []}) is None
-    others = {"resources": [{"policy_type": "rotation", "policy_data": {"enabled": True}},
-                            {"policy_type": "metrics", "policy_data": {"enabled": True}}]}
+    others = {
+        "resources": [
+            {"policy_type": "rotation", "policy_data": {"enabled": True}},
+            {"policy_type": "metrics", "policy_data": {"enabled": True}},
+        ]
+    }
     assert dual_auth_state(others) is None
     assert dual_auth_state(policy(True)) is True and dual_auth_state(policy(False)) is False
 
 
 def test_error_envelope_parsed_by_reason_code():
     """The KMS error envelope gives status, reasons[0].code and the response's correlation id."""
-    body = {"metadata": {"collectionType": "application/vnd.ibm.kms.error+json", "collectionTotal": 1},
-            "resources": [{"errorMsg": "Unauthorized: REDACTED", "reasons": [{"code": "UNAUTHORIZED_ERR", "status": 403}]}]}
+    body = {
+        "metadata": {"collectionType": "application/vnd.ibm.kms.error+json", "collectionTotal": 1},
+        "resources": [{"errorMsg": "Unauthorized: REDACTED", "reasons": [{"code": "UNAUTHORIZED_ERR", "status": 403}]}],
+    }
     err = parse_error(httpx.Response(403, json=body, headers={"correlation-id": "c-9"}), "c-1")
     assert (err.status, err.reason_code, err.correlation_id, err.retryable) == (403, "UNAUTHORIZED_ERR", "c-9", False)
     odd = parse_error(httpx.Response(502, content=b"<html>bad gateway</html>"), "c-1")

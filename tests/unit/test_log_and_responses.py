@@ -13,8 +13,13 @@ def test_secrets_tokens_and_jwts_are_masked():
     """Configured secrets, bearer tokens, JWTs and apikey=... never reach the log stream."""
     stream = io.StringIO()
     log = JsonLog(Redactor(["super-secret-key", 'quo"ted-secret']), stream)
-    log.audit(msg="super-secret-key", h="Bearer abc.def.ghi", jwt="eyJhbGciOi.eyJzdWIiOiJ4.sig", form="apikey=zzz&x=1",
-              nested={"v": 'quo"ted-secret'})
+    log.audit(
+        msg="super-secret-key",
+        h="Bearer abc.def.ghi",
+        jwt="eyJhbGciOi.eyJzdWIiOiJ4.sig",
+        form="apikey=zzz&x=1",
+        nested={"v": 'quo"ted-secret'},
+    )
     line = stream.getvalue()
     record = json.loads(line)
     for secret in ("super-secret-key", "abc.def.ghi", "eyJhbGciOi", "zzz", "quo"):

@@ -23,8 +23,21 @@ def policy(clock, **kw):
     return RetryPolicy(sleep=clock.sleep, clock=clock, **kw)
 
 
-@pytest.mark.parametrize(("status", "retry"), [(429, True), (500, True), (502, True), (503, True), (504, True),
-                                              (501, False), (400, False), (401, False), (404, False), (200, False)])
+@pytest.mark.parametrize(
+    ("status", "retry"),
+    [
+        (429, True),
+        (500, True),
+        (502, True),
+        (503, True),
+        (504, True),
+        (501, False),
+        (400, False),
+        (401, False),
+        (404, False),
+        (200, False),
+    ],
+)
 def test_retryable_statuses(status, retry):
     """429 and 5xx other than 501 are retried; other statuses are not."""
     assert is_retryable_status(status) is retry
@@ -61,7 +74,7 @@ def test_503_twice_then_success():
 def test_429_waits_retry_after():
     """429 with Retry-After: 1 waits exactly one second before retrying."""
     clock = FakeClock()
-    do, calls = responses(429, 204, retry_after="1")
+    do, _ = responses(429, 204, retry_after="1")
     assert send(policy(clock), do).status_code == 204 and clock.sleeps == [1.0]
 
 
@@ -82,7 +95,7 @@ def test_retries_are_bounded_by_count():
 def test_retry_after_beyond_budget_gives_up_at_once():
     """A Retry-After longer than the remaining budget ends the retries with no wait."""
     clock = FakeClock()
-    do, calls = responses(429, 204, retry_after="30")
+    do, _ = responses(429, 204, retry_after="30")
     assert send(policy(clock, budget=8.0), do).status_code == 429 and clock.sleeps == []
 
 
