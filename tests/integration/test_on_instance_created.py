@@ -1,0 +1,258 @@
+"""on_instance_created over real HTTP: function and emulator processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.conftest import audit_lines, post_json
+
+ACCOUNT = "1a2b3c4d5e6f708192a3b4c5d6e7f809"
+NEW_GUID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+def instances(emulator: Any) -> dict[str, dict[str, Any]]:
+    """The seed's instances by service/region: kms-us-south, kms-eu-de, hs-crypto-us-south."""
+    state = httpx.get(emulator.url + "/emulator/state").json()
+    return {f"{i['crn'].split(':')[4]}-{i['crn'].split(':')[5]}": i for i in state["instances"]}
+
+
+def lifecycle_event(crn: str, type_: str = "com.ibm.cloud.resource-lifecycle:instance.create") -> dict[str, Any]:
+    service = crn.split(":")[4]
+    return {
+        "specversion": "1.0",
+        "id": "evt-test-1",
+        "source": "crn:v1:bluemix:public:event-notifications:us-south:a/x:y::",
+        "type": type_,
+        "datacontenttype": "application/json",
+        "notification_id": "n-1",
+        "ibmensourceid": "src:rc",
+        "data": {
+            "event_type": "resource-controller.instance.create",
+            "context": {"activity": {"action": f"{service}.instance.create", "outcome": "success"}},
+            "event_properties": {"crn": crn, "last_operation": {"type": "create", "state": "succeeded"}},
+        },
+    }
+
+
+def journal(emulator: Any) -> list[dict[str, Any]]:
+    return list(httpx.get(emulator.url + "/emulator/journal").json()["calls"])
+
+
+def policy_calls(emulator: Any, method: str) -> list[dict[str, Any]]:
+    return [c for c in journal(emulator) if c["method"] == method and c["path"].endswith("/api/v2/instance/policies")]
+
+
+def dual_auth_enabled(emulator: Any, instance: dict[str, Any]) -> bool | None:
+    token = httpx.post(
+        emulator.url + "/identity/token",
+        data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": "emu-apikey-alice-manager"},
+    ).json()["access_token"]
+    base = instance["extensions"]["endpoints"]["public"]
+    body = httpx.get(
+        base + "/api/v2/instance/policies",
+        params={"policy": "dualAuthDelete"},
+        headers={"authorization": f"Bearer {token}", "bluemix-instance": instance["guid"]},
+    ).json()
+    for r in body.get("resources") or []:
+        if r["policy_type"] == "dualAuthDelete":
+            return bool(r["policy_data"]["enabled"])
+    return None
+
+
+def fault(emulator: Any, **rule: Any) -> None:
+    httpx.post(emulator.url + "/emulator/faults", json=rule).raise_for_status()
+
+
+@pytest.mark.parametrize("which", ["kms-us-south", "hs-crypto-us-south"])
+def test_instance_ends_enabled(emulator, functions, which):
+    """A create event for a Key Protect or an HPCS instance ends with dualAuthDelete enabled and read back."""
+    fn = functions.get()
+    instance = instances(emulator)[which]
+    assert dual_auth_enabled(emulator, instance) is None
+    r = post_json(fn.url, lifecycle_event(instance["crn"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["outcome"] == "enabled"
+    assert dual_auth_enabled(emulator, instance) is True
+    assert len(policy_calls(emulator, "PUT")) == 1
+
+
+def test_redelivery_sends_zero_puts(emulator, functions):
+    """The same event delivered twice: the second answers compliant and sends no PUT."""
+    fn = functions.get()
+    crn = instances(emulator)["kms-eu-de"]["crn"]
+    assert post_json(fn.url, lifecycle_event(crn)).json()["outcome"] == "enabled"
+    httpx.delete(emulator.url + "/emulator/journal")
+    second = post_json(fn.url, lifecycle_event(crn))
+    assert second.status_code == 200 and second.json()["outcome"] == "compliant"
+    assert policy_calls(emulator, "PUT") == [] and len(policy_calls(emulator, "GET")) == 1
+
+
+def test_reader_credential_is_failed_with_reason(emulator, functions):
+    """With a Reader-only API key the outcome is failed with the KMS reason code, as a 424, not a crash."""
+    fn = functions.get(IBMCLOUD_API_KEY="emu-apikey-carol-reader")
+    crn = instances(emulator)["kms-us-south"]["crn"]
+    r = post_json(fn.url, lifecycle_event(crn))
+    assert r.status_code == 424, r.text
+    body = r.json()
+    assert body["outcome"] == "failed" and body["reason_code"] == "UNAUTHORIZED_ERR"
+    assert audit_lines(fn)[-1]["reason_code"] == "UNAUTHORIZED_ERR"
+
+
+@pytest.mark.parametrize(
+    ("service", "type_"),
+    [
+        ("cloud-object-storage", "com.ibm.cloud.resource-lifecycle:instance.create"),
+        ("kms", "com.ibm.cloud.resource-lifecycle:instance.create_failure"),
+        ("kms", "com.ibm.cloud.resource-lifecycle:instance.update"),
+    ],
+)
+def test_not_ours_is_ignored_with_2xx(emulator, functions, service, type_):
+    """A COS instance, a create_failure and an update are answered 200 ignored, with no KMS call."""
+    fn = functions.get()
+    crn = f"crn:v1:bluemix:public:{service}:us-south:a/{ACCOUNT}:{NEW_GUID}::"
+    r = post_json(fn.url, lifecycle_event(crn, type_))
+    assert r.status_code == 200 and r.json()["outcome"] == "ignored" and r.json()["reason"]
+    assert journal(emulator) == []
+
+
+def _bad_inputs() -> list[tuple[str, dict[str, str], bytes]]:
+    good = lifecycle_event(f"crn:v1:bluemix:public:kms:us-south:a/{ACCOUNT}:{NEW_GUID}::")
+    no_source = {k: v for k, v in good.items() if k != "source"}
+
+    def with_crn(crn: str) -> bytes:
+        event = lifecycle_event(crn)
+        return json.dumps(event).encode()
+
+    js = {"content-type": "application/json"}
+    return [
+        ("empty body", js, b""),
+        ("JSON array", js, b'[{"instance_crn":"x"}]'),
+        ("plain text", {"content-type": "text/plain"}, b"instance=abc"),
+        ("truncated JSON", js, b'{"instance_crn":'),
+        ("CloudEvent without source", js, json.dumps(no_source).encode()),
+        (
+            "binary CloudEvent without ce-id",
+            {"ce-specversion": "1.0", "ce-type": "dev.knative.kafka.event", "ce-source": "/k", **js},
+            b'{"action":"kms.instance.create"}',
+        ),
+        ("malformed CRN", js, with_crn("crn:v1:bluemix")),
+        ("region outside the allow-list", js, with_crn(f"crn:v1:bluemix:public:kms:mars-1:a/{ACCOUNT}:{NEW_GUID}::")),
+        ("instance id with CR/LF", js, with_crn(f"crn:v1:bluemix:public:kms:us-south:a/{ACCOUNT}:{NEW_GUID}\r\nX::")),
+        ("form-encoded", {"content-type": "application/x-www-form-urlencoded"}, b"a=b"),
+        ("non-UTF-8", js, b'{"crn": "\xff"}'),
+    ]
+
+
+@pytest.mark.parametrize(("name", "headers", "payload"), _bad_inputs(), ids=[b[0] for b in _bad_inputs()])
+def test_bad_input_is_a_4xx_json_error_without_outbound_calls(emulator, functions, name, headers, payload):
+    """Bad input gets a 4xx JSON error that echoes no request header, and no call reaches IBM Cloud."""
+    fn = functions.get()
+    marker = "X-Trace-Secret-Value-123"
+    r = httpx.post(fn.url, content=payload, headers={**headers, "authorization": f"Bearer {marker}", "x-probe": marker})
+    assert 400 <= r.status_code < 500, (name, r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.json()["error"] and marker not in r.text
+    assert journal(emulator) == []
+
+
+def test_region_allow_list_is_enforced(emulator, functions):
+    """A region outside DUALAUTH_ALLOWED_REGIONS is a 422 and no call is made."""
+    fn = functions.get(DUALAUTH_ALLOWED_REGIONS="us-south")
+    r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-eu-de"]["crn"]))
+    assert r.status_code == 422 and r.json()["error"] == "region_not_allowed"
+    assert journal(emulator) == []
+
+
+def test_shared_secret_header(emulator, functions):
+    """With DUALAUTH_EVENT_TOKEN set, a missing or wrong token is 401 and the right one is accepted."""
+    fn = functions.get(DUALAUTH_EVENT_TOKEN="en-shared-secret-1")
+    event = lifecycle_event(instances(emulator)["kms-us-south"]["crn"])
+    assert post_json(fn.url, event).status_code == 401
+    wrong = post_json(fn.url, event, {"authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and "en-shared-secret-1" not in wrong.text
+    assert journal(emulator) == []
+    assert post_json(fn.url, event, {"authorization": "Bearer en-shared-secret-1"}).json()["outcome"] == "enabled"
+    assert "en-shared-secret-1" not in fn.output()
+
+
+def test_503_twice_then_enabled(emulator, functions):
+    """KMS answering the PUT 503 twice, then normally, ends enabled after three PUTs."""
+    fn = functions.get()
+    fault(emulator, method="PUT", path="/api/v2/instance/policies", status=503, times=2)
+    r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-us-south"]["crn"]))
+    assert r.json()["outcome"] == "enabled" and len(policy_calls(emulator, "PUT")) == 3
+
+
+def test_429_with_retry_after_waits_then_enabled(emulator, functions):
+    """A 429 with Retry-After: 1 on the PUT is waited out and the instance ends enabled."""
+    fn = functions.get()
+    fault(emulator, method="PUT", path="/api/v2/instance/policies", status=429, headers={"Retry-After": "1"}, times=1)
+    r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-us-south"]["crn"]))
+    assert r.json()["outcome"] == "enabled" and len(policy_calls(emulator, "PUT")) == 2
+
+
+def test_501_is_not_retried(emulator, functions):
+    """A 501 on the PUT is not retried: one PUT, outcome failed, answered 424."""
+    fn = functions.get()
+    fault(emulator, method="PUT", path="/api/v2/instance/policies", status=501, times=5)
+    r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-us-south"]["crn"]))
+    assert r.status_code == 424 and r.json()["outcome"] == "failed"
+    assert len(policy_calls(emulator, "PUT")) == 1
+
+
+def test_persistent_503_asks_the_platform_to_redeliver(emulator, functions):
+    """KMS failing throughout gives 503 with Retry-After, so the platform redelivers."""
+    fn = functions.get(DUALAUTH_RETRY_MAX="1")
+    fault(emulator, method="PUT", path="/api/v2/instance/policies", status=503, times=10)
+    r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-us-south"]["crn"]))
+    assert r.status_code == 503 and r.headers["retry-after"].isdigit() and r.json()["outcome"] == "failed"
+
+
+def test_request_shaping_matches_the_spec(emulator, functions):
+    """GET and PUT carry the spec's method, path, query, headers and body, for enable."""
+    fn = functions.get()
+    instance = instances(emulator)["kms-us-south"]
+    post_json(fn.url, lifecycle_event(instance["crn"]))
+    get, put = policy_calls(emulator, "GET")[0], policy_calls(emulator, "PUT")[0]
+    for call in (get, put):
+        headers = {k.lower(): v for k, v in call["headers"].items()}
+        assert call["path"] == "/api/v2/instance/policies" and call["query"] in (
+            "policy=dualAuthDelete",
+            {"policy": "dualAuthDelete"},
+        )
+        assert headers["authorization"].startswith("Bearer ")
+        assert headers["bluemix-instance"] == instance["guid"]
+    put_headers = {k.lower(): v for k, v in put["headers"].items()}
+    assert put_headers["content-type"] == "application/vnd.ibm.kms.policy+json"
+    body = put["body"] if isinstance(put["body"], dict) else json.loads(put["body"])
+    assert body == {
+        "metadata": {"collectionType": "application/vnd.ibm.kms.policy+json", "collectionTotal": 1},
+        "resources": [{"policy_type": "dualAuthDelete", "policy_data": {"enabled": True}}],
+    }
+
+
+def test_provisioned_instance_event_from_the_emulator_is_enforced(emulator, functions):
+    """An instance provisioned in the emulator sends its AT event to the function, which enables the policy."""
+    fn = functions.get()
+    created = httpx.post(
+        emulator.url + "/emulator/instances",
+        json={"service": "kms", "region": "eu-de", "name": "t", "event": "at", "sink": fn.url + "/"},
+    ).json()
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        delivery = [
+            d
+            for d in httpx.get(emulator.url + "/emulator/deliveries").json()["deliveries"]
+            if d["id"] == created["delivery"]
+        ]
+        if delivery and delivery[0].get("done"):
+            break
+        time.sleep(0.1)
+    assert delivery[0]["attempts"][-1]["status"] == 200
+    assert dual_auth_enabled(emulator, created["instance"]) is True
