@@ -1,0 +1,148 @@
+"""Start-up options and the switches for behaviours the spec marks unconfirmed ([U]).
+
+``Options`` is built once from the command line (or by a caller of ``emulator.start``). The
+switches in ``SWITCHES`` may also be changed at run time with ``PATCH /emulator/settings`` and go
+back to their start-up values on ``POST /emulator/reset``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SEED = Path(__file__).with_name("default_seed.json")
+
+
+@dataclass
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 0
+    seed: str = str(DEFAULT_SEED)
+    event_sink: str | None = None
+    token_lifetime: int = 3600
+    state_file: str | None = None
+    public_url: str | None = None
+    max_body_bytes: int = 1_048_576
+    # --- switches for unconfirmed behaviour (see README "Switches") ---
+    lenient_policy_shape: bool = False
+    missing_instance_status: int = 400
+    unknown_instance_status: int = 401
+    key_dual_auth_disable_status: int = 400
+    hide_inherited_key_policy: bool = False
+    hpcs_documented_policies_only: bool = False
+    delete_default_prefer: str = "minimal"
+    broker_with_scheme: bool = False
+    rc_default_limit: int = 100
+    event_retry_base: float = 1.0
+    event_retry_cap: float = 10.0
+    event_timeout: float = 10.0
+
+    def switches(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in SWITCHES}
+
+    def apply(self, changes: dict[str, Any]) -> list[str]:
+        """Apply run-time switch changes; return the problems (nothing applied if any)."""
+        problems = []
+        for name, value in changes.items():
+            if name not in SWITCHES:
+                problems.append(f"unknown setting {name!r}")
+                continue
+            problem = _check(name, value)
+            if problem:
+                problems.append(problem)
+        if not problems:
+            for name, value in changes.items():
+                setattr(self, name, value)
+        return problems
+
+
+SWITCHES: dict[str, tuple[type, tuple[Any, ...] | None]] = {
+    "token_lifetime": (int, None),
+    "event_sink": (str, None),
+    "lenient_policy_shape": (bool, None),
+    "missing_instance_status": (int, (400, 401, 404)),
+    "unknown_instance_status": (int, (401, 403, 404)),
+    "key_dual_auth_disable_status": (int, (400, 409)),
+    "hide_inherited_key_policy": (bool, None),
+    "hpcs_documented_policies_only": (bool, None),
+    "delete_default_prefer": (str, ("minimal", "representation")),
+    "broker_with_scheme": (bool, None),
+    "rc_default_limit": (int, None),
+    "event_retry_base": (float, None),
+    "event_retry_cap": (float, None),
+    "event_timeout": (float, None),
+}
+
+
+def _check(name: str, value: Any) -> str | None:
+    kind, allowed = SWITCHES[name]
+    if name == "event_sink" and value is None:
+        return None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind is int and isinstance(value, bool):
+        return f"{name} must be {kind.__name__}"
+    if not isinstance(value, kind):
+        return f"{name} must be {kind.__name__}"
+    if allowed is not None and value not in allowed:
+        return f"{name} must be one of {list(allowed)}"
+    if isinstance(value, int | float) and value < 0:
+        return f"{name} must not be negative"
+    return None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m emulator",
+        description="dualauth emulator: a local IBM Cloud (IAM, Key Protect / HPCS KMS API, "
+        "Resource Controller, HPCS broker) plus a control API under /emulator/.",
+    )
+    d = Options()
+    p.add_argument("--host", default=d.host, help="interface to bind (default %(default)s)")
+    p.add_argument("--port", type=int, default=d.port, help="port; 0 takes a free one (default 0)")
+    p.add_argument("--seed", default=d.seed, help="seed JSON (default emulator/default_seed.json)")
+    p.add_argument("--event-sink", default=None, help="URL that lifecycle events are POSTed to")
+    p.add_argument("--token-lifetime", type=int, default=d.token_lifetime,
+                   help="IAM access token lifetime in seconds (default %(default)s)")
+    p.add_argument("--state-file", default=None,
+                   help="JSON file the state is kept in across restarts (written atomically)")
+    p.add_argument("--public-url", default=None,
+                   help="base URL to advertise in RC records (default: from the request's Host)")
+    p.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes,
+                   help="largest request body accepted; larger gets 413 (default %(default)s)")
+    g = p.add_argument_group("switches for unconfirmed behaviour (README: Switches)")
+    g.add_argument("--lenient-policy-shape", action="store_true",
+                   help="accept the key-policy body shape on PUT /instance/policies")
+    g.add_argument("--missing-instance-status", type=int, choices=(400, 401, 404), default=400,
+                   help="status when bluemix-instance is missing (default 400)")
+    g.add_argument("--unknown-instance-status", type=int, choices=(401, 403, 404), default=401,
+                   help="status when bluemix-instance names no instance here (default 401)")
+    g.add_argument("--key-dual-auth-disable-status", type=int, choices=(400, 409), default=400,
+                   help="status for switching a key's dualAuthDelete off (default 400)")
+    g.add_argument("--hide-inherited-key-policy", action="store_true",
+                   help="keys that inherited dual auth show no dualAuthDelete key policy")
+    g.add_argument("--hpcs-documented-policies-only", action="store_true",
+                   help="HPCS instances reject the rotation and allowedIP instance policies")
+    g.add_argument("--delete-default-prefer", choices=("minimal", "representation"),
+                   default="minimal", help="DELETE key answer without a prefer header (default minimal=204)")
+    g.add_argument("--broker-with-scheme", action="store_true",
+                   help="HPCS broker returns full URLs instead of hosts without scheme")
+    g.add_argument("--rc-default-limit", type=int, default=d.rc_default_limit,
+                   help="Resource Controller page size without ?limit (default %(default)s)")
+    g.add_argument("--event-retry-base", type=float, default=d.event_retry_base,
+                   help="first retry delay of event delivery in seconds, doubled each retry (default 1)")
+    g.add_argument("--event-retry-cap", type=float, default=d.event_retry_cap,
+                   help="cap on any retry delay, Retry-After included (default 10)")
+    g.add_argument("--event-timeout", type=float, default=d.event_timeout,
+                   help="per-attempt timeout of event delivery in seconds (default 10)")
+    return p
+
+
+def from_args(argv: list[str] | None = None) -> Options:
+    ns = parser().parse_args(argv)
+    values = vars(ns)
+    names = {f.name for f in dataclasses.fields(Options)}
+    return Options(**{k: v for k, v in values.items() if k in names})

@@ -1,0 +1,204 @@
+"""The control API: provisioning events, deliveries, journal, faults, rate limits, reset, bad input."""
+
+from __future__ import annotations
+
+import socket
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from emu_kit import KP_US, Kit, Sink, dual, policy_body, reason
+
+
+def provision(kit: Kit, sink: Sink, **spec: object) -> dict[str, object]:
+    resp = kit.control("POST", "/instances", {"service": "kms", "region": "eu-de", "name": "kp-new",
+                                              "sink": sink.url, **spec})
+    assert resp.status_code == 201, resp.text
+    body: dict[str, object] = resp.json()
+    return body
+
+
+def test_provision_en_event(kit: Kit, sink: Sink) -> None:
+    """Provisioning answers 201 with the RC record and a delivery id, and posts an EN structured CloudEvent."""
+    out = provision(kit, sink, headers={"Authorization": "Bearer en-secret"})
+    inst = out["instance"]
+    assert isinstance(inst, dict) and inst["region_id"] == "eu-de" and out["delivery"]
+    got = sink.wait(1)[0]
+    assert got["headers"]["content-type"] == "application/json"
+    assert got["headers"]["authorization"] == "Bearer en-secret"
+    ev = got["body"]
+    assert ev["specversion"] == "1.0" and ev["type"] == "com.ibm.cloud.resource-lifecycle:instance.create"
+    assert ev["ibmensourceid"] and ev["notification_id"]
+    assert ev["data"]["event_type"] == "resource-controller.instance.create"
+    assert ev["data"]["context"]["activity"]["action"] == "kms.instance.create"
+    assert ev["data"]["event_properties"]["crn"] == inst["crn"]
+    # the new instance is live on the KMS API and in the RC
+    assert kit.kms("GET", "/instance/policies", instance=str(inst["guid"])).status_code == 200
+
+
+def test_provision_at_event_is_binary_kafka_cloudevent(kit: Kit, sink: Sink) -> None:
+    """event "at" posts the AT CADF event as a binary CloudEvent from a Kafka source."""
+    out = provision(kit, sink, service="hs-crypto", event="at")
+    got = sink.wait(1)[0]
+    assert got["headers"]["ce-type"] == "dev.knative.kafka.event"
+    assert got["headers"]["ce-id"].startswith("partition:0/offset:")
+    assert got["body"]["action"] == "hs-crypto.instance.create"
+    assert got["body"]["outcome"] == "success"
+    assert got["body"]["target"]["id"] == out["instance"]["crn"]  # type: ignore[index]
+
+
+def test_deliveries_retry_and_redeliver(kit: Kit, sink: Sink) -> None:
+    """5xx answers are retried (EN rule) and recorded; redeliver posts the same event again synchronously."""
+    sink.statuses = [(503, {"Retry-After": "0"}), (500, {})]
+    did = provision(kit, sink)["delivery"]
+    sink.wait(3)
+    for _ in range(100):
+        item = kit.control("GET", f"/deliveries/{did}").json()
+        if item["state"] != "pending":
+            break
+        time.sleep(0.02)
+    assert [a["status"] for a in item["attempts"]] == [503, 500, 200]
+    assert item["state"] == "delivered"
+    attempt = kit.control("POST", f"/deliveries/{did}/redeliver").json()
+    assert attempt["status"] == 200
+    assert sink.received[-1]["body"]["id"] == sink.received[0]["body"]["id"]
+    listed = kit.control("GET", "/deliveries").json()["deliveries"]
+    assert [d["id"] for d in listed] == [did]
+
+
+def test_delivery_gives_up_after_three_retries(kit: Kit, sink: Sink) -> None:
+    """A sink that keeps failing gets 1 + 3 attempts and the delivery is marked failed."""
+    sink.statuses = [(502, {})] * 4
+    did = provision(kit, sink)["delivery"]
+    sink.wait(4)
+    for _ in range(100):
+        item = kit.control("GET", f"/deliveries/{did}").json()
+        if item["state"] != "pending":
+            break
+        time.sleep(0.02)
+    assert item["state"] == "failed" and len(item["attempts"]) == 4
+
+
+def test_deprovision_sends_delete_event(kit: Kit, sink: Sink) -> None:
+    """DELETE /emulator/instances/{guid} removes the instance and posts its delete event."""
+    guid = provision(kit, sink, event="none")["instance"]["guid"]  # type: ignore[index]
+    resp = kit.control("DELETE", f"/instances/{guid}", {"sink": sink.url})
+    assert resp.status_code == 200
+    assert sink.wait(1)[0]["body"]["data"]["event_type"] == "resource-controller.instance.delete"
+    assert kit.kms("GET", "/keys", instance=guid).status_code == 401
+
+
+def test_provision_validation(kit: Kit) -> None:
+    """Bad provisioning requests answer 400 listing every problem."""
+    resp = kit.control("POST", "/instances", {"service": "s3", "event": "x", "bogus": 1})
+    assert resp.status_code == 400
+    assert len(resp.json()["details"]) == 3
+
+
+def test_journal_records_ibm_calls(kit: Kit) -> None:
+    """The journal lists IBM-surface calls with status, instance, subject and redacted authorization."""
+    kit.set_dual(True)
+    kit.kms("GET", "/instance/policies")
+    calls = kit.control("GET", "/journal").json()["calls"]
+    assert [c["method"] for c in calls] == ["POST", "PUT", "GET"]
+    put = calls[1]
+    assert put["path"] == "/api/v2/instance/policies" and put["query"] == {"policy": "dualAuthDelete"}
+    assert put["status"] == 204 and put["instance"] == KP_US and put["subject"] == "iam-ServiceId-emu-dualauth"
+    assert put["headers"]["authorization"] == "Bearer <redacted>"
+    assert put["body"]["resources"][0]["policy_type"] == "dualAuthDelete"
+    assert calls[0]["body"]["apikey"] == "<redacted>"
+    assert len(kit.control("GET", "/journal?method=PUT").json()["calls"]) == 1
+    assert kit.control("DELETE", "/journal").status_code == 204
+    assert kit.control("GET", "/journal").json()["calls"] == []
+
+
+def test_fault_status_for_next_n_calls(kit: Kit) -> None:
+    """A fault rule answers its status, KMS-style body and Retry-After for the next `times` matching calls."""
+    rule = {"method": "PUT", "path": "/api/v2/instance/policies", "status": 503,
+            "headers": {"Retry-After": "1"}, "times": 2}
+    assert kit.control("POST", "/faults", rule).status_code == 201
+    for _ in range(2):
+        resp = kit.kms("PUT", "/instance/policies", body=policy_body(dual()))
+        assert resp.status_code == 503 and resp.headers["retry-after"] == "1"
+        assert reason(resp)["code"] == "INJECTED_FAULT"
+    assert kit.kms("PUT", "/instance/policies", body=policy_body(dual())).status_code == 204
+    assert kit.control("GET", "/faults").json()["faults"] == []
+
+
+def test_fault_drop_and_latency(kit: Kit) -> None:
+    """drop closes the connection without an answer; latency_ms delays the real answer."""
+    kit.control("POST", "/faults", {"path": "/api/v2/keys", "drop": True})
+    with pytest.raises(httpx.RemoteProtocolError):
+        kit.kms("GET", "/keys")
+    kit.control("POST", "/faults", {"path": "/api/v2/keys", "latency_ms": 200})
+    started = time.monotonic()
+    assert kit.kms("GET", "/keys").status_code == 200
+    assert time.monotonic() - started >= 0.2
+
+
+def test_fault_fraction_and_iam(kit: Kit) -> None:
+    """fraction 1.0 fires on every matching call until cleared; faults apply to IAM too."""
+    kit.control("POST", "/faults", {"path": "/identity/token", "status": 500, "fraction": 1.0})
+    for _ in range(3):
+        assert kit.http.post("/identity/token", data={"grant_type": "x"}).status_code == 500
+    assert kit.control("DELETE", "/faults").status_code == 204
+    assert kit.http.post("/identity/token", data={"grant_type": "x"}).status_code == 400
+
+
+def test_invalid_fault_rule(kit: Kit) -> None:
+    """An invalid fault rule answers 400 with its problems."""
+    resp = kit.control("POST", "/faults", {"status": "x", "times": 0})
+    assert resp.status_code == 400 and resp.json()["details"]
+
+
+def test_rate_limit_answers_429(kit: Kit) -> None:
+    """Past the per-instance rate the KMS API answers 429 with Retry-After and a KMS error body."""
+    kit.control("POST", "/rate-limits", {"instance": KP_US, "per_second": 2, "retry_after": 3})
+    statuses = [kit.kms("GET", "/keys").status_code for _ in range(4)]
+    assert statuses[:2] == [200, 200] and 429 in statuses
+    resp = kit.kms("GET", "/keys")
+    assert resp.status_code == 429 and resp.headers["retry-after"] == "3"
+    assert reason(resp)["code"] == "TOO_MANY_REQUESTS"
+
+
+def test_reset_restores_seed(kit: Kit) -> None:
+    """POST /emulator/reset brings back the seed: no policies, no keys, no faults, empty journal."""
+    kit.set_dual(True)
+    kit.create_key()
+    kit.control("POST", "/faults", {"path": "/x", "status": 500})
+    assert kit.control("POST", "/reset").status_code == 200
+    state = kit.control("GET", "/state").json()
+    assert all(not i["policies"] and not i["keys"] for i in state["instances"])
+    assert all("apikey" not in p for p in state["principals"])
+    assert kit.control("GET", "/faults").json()["faults"] == []
+    assert kit.control("GET", "/journal").json()["calls"] == []
+
+
+def test_settings_validation(kit: Kit) -> None:
+    """PATCH /emulator/settings rejects unknown names and bad values with 400."""
+    assert kit.control("PATCH", "/settings", {"nope": 1}).status_code == 400
+    assert kit.control("PATCH", "/settings", {"unknown_instance_status": 500}).status_code == 400
+    assert kit.control("GET", "/settings").json()["unknown_instance_status"] == 401
+
+
+def test_bad_input_never_tracebacks(kit: Kit) -> None:
+    """Bad JSON, unknown paths and wrong methods get JSON errors of the right service, never a traceback."""
+    assert kit.http.post("/emulator/instances", content=b"{nope").status_code == 400
+    unknown = kit.http.get("/nothing/here")
+    assert unknown.status_code == 404 and unknown.json()["error"]
+    assert reason(kit.kms("GET", "/nothing"))["code"] == "NOT_FOUND_ERR"
+    assert kit.kms("PATCH", "/keys").status_code == 405
+    iam = kit.http.get("/identity/token")
+    assert iam.status_code == 405 and "errorCode" in iam.json()
+    assert "Traceback" not in kit.kms("PUT", "/instance/policies", body=b"\xff\xfe").text
+
+
+def test_huge_body_is_413_without_reading(emulator: object) -> None:
+    """A body above the limit is refused with 413 from the Content-Length alone (no hang)."""
+    parts = urlsplit(emulator.url)  # type: ignore[attr-defined]
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(b"PUT /api/v2/instance/policies HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n")
+        answer = sock.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 413")
+    assert "application/vnd.ibm.kms.error+json" in answer
