@@ -49,7 +49,7 @@ def demo(args: list[str]) -> None:
 
 def test(args: list[str]) -> None:
     ensure_venv("requirements-dev.txt")
-    run(PY, "-m", "ruff", "check", *CHECKED, "tests", "demo.py", "tasks.py")
+    run(PY, "-m", "ruff", "check", *CHECKED, "tests", "main.py", "stack.py", "demo.py", "tasks.py")
     run(PY, "-m", "mypy", *CHECKED)
     run(PY, "-m", "pytest", *(args or ["-q"]))
 

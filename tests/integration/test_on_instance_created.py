@@ -14,14 +14,28 @@ ACCOUNT = "1a2b3c4d5e6f708192a3b4c5d6e7f809"
 NEW_GUID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 
+def alice_token(emulator: Any) -> str:
+    return str(
+        httpx.post(
+            emulator.url + "/identity/token",
+            data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": "emu-apikey-alice-manager"},
+        ).json()["access_token"]
+    )
+
+
 def instances(emulator: Any) -> dict[str, dict[str, Any]]:
-    """The seed's instances by service/region: kms-us-south, kms-eu-de, hs-crypto-us-south."""
-    state = httpx.get(emulator.url + "/emulator/state").json()
-    return {f"{i['crn'].split(':')[4]}-{i['crn'].split(':')[5]}": i for i in state["instances"]}
+    """The seed's Resource Controller records by service-region: kms-us-south, kms-eu-de, hs-crypto-us-south."""
+    rows = httpx.get(
+        emulator.url + "/v2/resource_instances", headers={"authorization": f"Bearer {alice_token(emulator)}"}
+    ).json()["resources"]
+    found = {f"{r['crn'].split(':')[4]}-{r['crn'].split(':')[5]}": r for r in rows}
+    httpx.delete(emulator.url + "/emulator/journal")
+    return found
 
 
 def lifecycle_event(crn: str, type_: str = "com.ibm.cloud.resource-lifecycle:instance.create") -> dict[str, Any]:
-    service = crn.split(":")[4]
+    parts = crn.split(":")
+    service = parts[4] if len(parts) > 4 else "kms"
     return {
         "specversion": "1.0",
         "id": "evt-test-1",
@@ -47,10 +61,7 @@ def policy_calls(emulator: Any, method: str) -> list[dict[str, Any]]:
 
 
 def dual_auth_enabled(emulator: Any, instance: dict[str, Any]) -> bool | None:
-    token = httpx.post(
-        emulator.url + "/identity/token",
-        data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": "emu-apikey-alice-manager"},
-    ).json()["access_token"]
+    token = alice_token(emulator)
     base = instance["extensions"]["endpoints"]["public"]
     body = httpx.get(
         base + "/api/v2/instance/policies",
@@ -251,7 +262,7 @@ def test_provisioned_instance_event_from_the_emulator_is_enforced(emulator, func
             for d in httpx.get(emulator.url + "/emulator/deliveries").json()["deliveries"]
             if d["id"] == created["delivery"]
         ]
-        if delivery and delivery[0].get("done"):
+        if delivery and delivery[0]["state"] != "pending":
             break
         time.sleep(0.1)
     assert delivery[0]["attempts"][-1]["status"] == 200
