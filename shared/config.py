@@ -21,6 +21,7 @@ from shared.endpoints import ALL_REGIONS
 from shared.errors import ConfigError
 
 CE_CR_TOKEN_FILE = "/var/run/secrets/codeengine.cloud.ibm.com/compute-resource-token/token"  # noqa: S105 - a path
+HPCS_BROKER_URL = "https://{region}.broker.hs-crypto.cloud.ibm.com"
 T = TypeVar("T")
 
 
@@ -32,6 +33,7 @@ class Settings:
     iam_url: str = "https://iam.cloud.ibm.com"
     resource_controller_url: str = "https://resource-controller.cloud.ibm.com"
     kms_url: str | None = None
+    hpcs_broker_url: str = HPCS_BROKER_URL
     endpoint_type: str = "public"
     dry_run: bool = False
     allowed_regions: frozenset[str] = ALL_REGIONS
@@ -68,6 +70,7 @@ class Settings:
             iam_url=get("IBMCLOUD_IAM_URL", _url, cls.iam_url),
             resource_controller_url=get("IBMCLOUD_RESOURCE_CONTROLLER_URL", _url, cls.resource_controller_url),
             kms_url=get("KMS_URL", _url, None),
+            hpcs_broker_url=get("DUALAUTH_HPCS_BROKER_URL", _url_template, HPCS_BROKER_URL),
             endpoint_type=get("DUALAUTH_ENDPOINT_TYPE", _choice("public", "private"), "public"),
             dry_run=get("DRY_RUN", _bool, False),
             allowed_regions=get("DUALAUTH_ALLOWED_REGIONS", _regions, ALL_REGIONS),
@@ -94,6 +97,12 @@ def _url(raw: str) -> str:
         raise ValueError("must use https (plain http only for a loopback host)")
     if parts.query or parts.fragment:
         raise ValueError("must not carry a query or fragment")
+    return raw.rstrip("/")
+
+
+def _url_template(raw: str) -> str:
+    """A URL that may hold `{region}`, checked as it would be for us-south."""
+    _url(raw.replace("{region}", "us-south"))
     return raw.rstrip("/")
 
 

@@ -3,9 +3,11 @@
 Key Protect: `https://<region>.kms.cloud.ibm.com` (private: `https://private.<region>...`), or the
 KMS_URL override (the emulator, or a proxy) — an override comes from settings, never a request.
 HPCS: every instance has its own endpoint (old port-based or new instance-based host), read from
-the instance's Resource Controller record (`extensions.endpoints`). Such an endpoint is trusted
-only on an IBM HPCS domain over https, or on the same origin as the configured Resource Controller
-(the emulator), so a tampered record cannot send our bearer token elsewhere.
+the instance's Resource Controller record (`extensions.endpoints`, as IBM's Terraform provider
+does), or, when the record has none, from the HPCS broker (`/crypto_v2/instances/{id}`, `kms`
+hosts). Such an endpoint is trusted only on an IBM HPCS domain over https, or on the origin of
+the configured service that gave it (the emulator), so a tampered record cannot send our bearer
+token elsewhere. HPCS takes no new instances since 2026-03-28 and removes the rest after 2027-03-28.
 """
 
 from __future__ import annotations
@@ -54,18 +56,33 @@ def key_protect_url(region: str, endpoint_type: str, override: str | None) -> st
     return f"https://{prefix}{region}.kms.cloud.ibm.com"
 
 
-def hpcs_url(record: Mapping[str, Any], endpoint_type: str, resource_controller_url: str) -> str:
+def record_endpoint(record: Mapping[str, Any], endpoint_type: str) -> str | None:
+    """The KMS endpoint of an instance's Resource Controller record (`extensions.endpoints`), if any."""
     extensions = record.get("extensions")
     endpoints = extensions.get("endpoints") if isinstance(extensions, Mapping) else None
     url = endpoints.get(endpoint_type) if isinstance(endpoints, Mapping) else None
-    if not isinstance(url, str) or not url:
-        raise EndpointError(f"instance record has no {endpoint_type} KMS endpoint")
-    if "://" not in url:  # some records give a bare host
-        url = "https://" + url
+    return url if isinstance(url, str) and url else None
+
+
+def broker_endpoint(answer: Mapping[str, Any], endpoint_type: str) -> str | None:
+    """The KMS host from an HPCS broker answer (`kms.public` / `kms.private`, hosts without scheme)."""
+    kms = answer.get("kms")
+    host = kms.get(endpoint_type) if isinstance(kms, Mapping) else None
+    return host if isinstance(host, str) and host else None
+
+
+def trusted_hpcs_url(url: str, source: str) -> str:
+    """`url` as a base URL if it may receive our token: https on an IBM HPCS domain, or `source`'s origin.
+
+    `source` is the configured URL the endpoint came from (Resource Controller or broker); a bare
+    host takes its scheme, so the emulator's plain-http loopback answers work as they are.
+    """
+    if "://" not in url:
+        url = f"{urlsplit(source).scheme}://{url}"
     parts = urlsplit(url)
     trusted_ibm = parts.scheme == "https" and (parts.hostname or "").endswith(HPCS_DOMAINS)
-    if not (trusted_ibm or _same_origin(url, resource_controller_url)) or parts.query or parts.fragment:
-        raise EndpointError("instance record names an endpoint outside the trusted HPCS domains")
+    if not (trusted_ibm or _same_origin(url, source)) or parts.query or parts.fragment or "@" in parts.netloc:
+        raise EndpointError("instance endpoint is outside the trusted HPCS domains")
     return url.rstrip("/")
 
 
@@ -74,15 +91,24 @@ def _same_origin(a: str, b: str) -> bool:
     return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
 
 
-def kms_base_url(
+def broker_url(template: str, region: str) -> str:
+    return template.replace("{region}", region).rstrip("/")
+
+
+def hpcs_base_url(
     crn: Crn,
     *,
     endpoint_type: str,
-    kms_url: str | None,
     resource_controller_url: str,
-    lookup: InstanceLookup,
+    lookup_record: InstanceLookup,
+    broker_template: str,
+    lookup_broker: InstanceLookup,
 ) -> str:
-    """The base URL (without /api/v2) of the KMS API serving this instance."""
-    if crn.service == "kms":
-        return key_protect_url(crn.location, endpoint_type, kms_url)
-    return hpcs_url(lookup(crn), endpoint_type, resource_controller_url)
+    """An HPCS instance's KMS base URL: from its Resource Controller record, else from the HPCS broker."""
+    url = record_endpoint(lookup_record(crn), endpoint_type)
+    if url is not None:
+        return trusted_hpcs_url(url, resource_controller_url)
+    url = broker_endpoint(lookup_broker(crn), endpoint_type)
+    if url is None:
+        raise EndpointError(f"neither Resource Controller nor the HPCS broker gives a {endpoint_type} KMS endpoint")
+    return trusted_hpcs_url(url, broker_url(broker_template, crn.location))

@@ -1,4 +1,4 @@
-"""Resource Controller: look up one instance record (for its endpoints), list instances (for the sweep)."""
+"""Platform lookups: an instance's Resource Controller record, and its HPCS broker entry."""
 
 from __future__ import annotations
 
@@ -8,36 +8,33 @@ from urllib.parse import quote
 import httpx
 
 from shared.crn import Crn
+from shared.endpoints import broker_url
 from shared.errors import ResourceControllerError
 from shared.iam import TokenProvider
 from shared.retry import RetryPolicy, is_retryable_status, parse_retry_after, send
 
 
-class ResourceController:
-    def __init__(self, http: httpx.Client, base_url: str, tokens: TokenProvider, retry: RetryPolicy) -> None:
+class _JsonGetter:
+    def __init__(self, http: httpx.Client, tokens: TokenProvider, retry: RetryPolicy, what: str) -> None:
         self._http = http
-        self._base = base_url.rstrip("/")
         self._tokens = tokens
         self._retry = retry
+        self._what = what
 
-    def get_instance(self, crn: Crn) -> dict[str, Any]:
-        url = f"{self._base}/v2/resource_instances/{quote(str(crn), safe='')}"
-        token = self._tokens.token()
+    def get(self, url: str) -> dict[str, Any]:
+        """GET a JSON object with a bearer token and bounded retries, or raise ResourceControllerError."""
+        headers = {"authorization": f"Bearer {self._tokens.token()}", "accept": "application/json"}
         try:
-            response = send(
-                self._retry,
-                lambda: self._http.get(url, headers={"authorization": f"Bearer {token}", "accept": "application/json"}),
-            )
+            response = send(self._retry, lambda: self._http.get(url, headers=headers))
         except httpx.TransportError as exc:
+            raise ResourceControllerError(f"{self._what} unreachable ({type(exc).__name__})", retryable=True) from None
+        status = response.status_code
+        if status != 200:
             raise ResourceControllerError(
-                f"Resource Controller unreachable ({type(exc).__name__})", retryable=True
-            ) from None
-        if response.status_code != 200:
-            raise ResourceControllerError(
-                f"Resource Controller answered {response.status_code} for the instance lookup",
-                status=response.status_code,
-                code="instance_not_found" if response.status_code == 404 else f"rc_http_{response.status_code}",
-                retryable=is_retryable_status(response.status_code),
+                f"{self._what} answered {status} for the instance lookup",
+                status=status,
+                code="instance_not_found" if status == 404 else f"lookup_http_{status}",
+                retryable=is_retryable_status(status),
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
             )
         try:
@@ -45,5 +42,25 @@ class ResourceController:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise ResourceControllerError("instance record is not a JSON object", retryable=True)
+            raise ResourceControllerError(f"{self._what} answer is not a JSON object", retryable=True)
         return body
+
+
+class ResourceController(_JsonGetter):
+    def __init__(self, http: httpx.Client, base_url: str, tokens: TokenProvider, retry: RetryPolicy) -> None:
+        super().__init__(http, tokens, retry, "Resource Controller")
+        self._base = base_url.rstrip("/")
+
+    def get_instance(self, crn: Crn) -> dict[str, Any]:
+        return self.get(f"{self._base}/v2/resource_instances/{quote(str(crn), safe='')}")
+
+
+class HpcsBroker(_JsonGetter):
+    def __init__(self, http: httpx.Client, url_template: str, tokens: TokenProvider, retry: RetryPolicy) -> None:
+        super().__init__(http, tokens, retry, "HPCS broker")
+        self._template = url_template
+
+    def get_instance(self, crn: Crn) -> dict[str, Any]:
+        return self.get(
+            f"{broker_url(self._template, crn.location)}/crypto_v2/instances/{quote(crn.instance, safe='')}"
+        )

@@ -14,12 +14,12 @@ import httpx
 
 from shared.config import Settings, get_settings
 from shared.crn import Crn
-from shared.endpoints import kms_base_url
+from shared.endpoints import hpcs_base_url, key_protect_url
 from shared.enforce import Enforcer
 from shared.iam import TokenProvider
 from shared.kms import KmsClient
 from shared.log import JsonLog, Redactor
-from shared.resource_controller import ResourceController
+from shared.resource_controller import HpcsBroker, ResourceController
 from shared.retry import RetryPolicy
 
 
@@ -30,16 +30,21 @@ class Runtime:
     tokens: TokenProvider
     kms: KmsClient
     resource_controller: ResourceController
+    hpcs_broker: HpcsBroker
     log: JsonLog
 
     def base_url(self, crn: Crn) -> str:
+        """The KMS API base URL serving this instance (Key Protect by region, HPCS per instance)."""
         s = self.settings
-        return kms_base_url(
+        if crn.service == "kms":
+            return key_protect_url(crn.location, s.endpoint_type, s.kms_url)
+        return hpcs_base_url(
             crn,
             endpoint_type=s.endpoint_type,
-            kms_url=s.kms_url,
             resource_controller_url=s.resource_controller_url,
-            lookup=self.resource_controller.get_instance,
+            lookup_record=self.resource_controller.get_instance,
+            broker_template=s.hpcs_broker_url,
+            lookup_broker=self.hpcs_broker.get_instance,
         )
 
     def enforcer(self) -> Enforcer:
@@ -77,6 +82,7 @@ def build_runtime(
         tokens=tokens,
         kms=KmsClient(http, tokens, retry),
         resource_controller=ResourceController(http, settings.resource_controller_url, tokens, retry),
+        hpcs_broker=HpcsBroker(http, settings.hpcs_broker_url, tokens, retry),
         log=log or JsonLog(Redactor(settings.secrets())),
     )
 
