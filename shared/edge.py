@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 import flask
 
 from shared.enforce import Outcome
-from shared.errors import MethodNotAllowed, PayloadTooLarge, RequestError
+from shared.errors import DualAuthError, MethodNotAllowed, PayloadTooLarge, RequestError
 from shared.responses import reply_for_error, reply_for_outcome
 from shared.runtime import Runtime, get_runtime
 
@@ -83,6 +84,8 @@ def serve(
         )
     except Exception as exc:  # noqa: BLE001 - the edge turns every failure into a JSON reply
         status, body, headers = reply_for_error(exc, correlation_id)
+        if not isinstance(exc, DualAuthError) and runtime is not None:
+            runtime.log.emit("error", correlation_id=correlation_id, traceback=traceback.format_exc())
         audit.update(
             outcome="rejected" if isinstance(exc, RequestError) else "error",
             reason_code=body["error"],
