@@ -2,9 +2,13 @@
 
 Run one target per process from the repository root, e.g.
     python -m functions_framework --source main.py --target on_instance_created
-(`python -m` keeps the repository root on sys.path, so `shared` imports.)
+(`python -m` keeps the repository root on sys.path, so `shared` imports.) Settings are checked
+on import: a misconfigured process logs what is wrong and exits instead of serving.
 """
 
 from functions.on_instance_created import on_instance_created
+from shared.runtime import startup
+
+startup()
 
 __all__ = ["on_instance_created"]

@@ -18,7 +18,9 @@ MASK = "[REDACTED]"
 _PATTERNS = (
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
-    re.compile(r"(?i)(apikey|api_key|access_token|refresh_token|cr_token)([\"']?\s*[=:]\s*[\"']?)[^\"'&\s,}]+"),
+    re.compile(
+        r"(?i)\b(apikey|api_key|access_token|refresh_token|cr_token)(\\?[\"']?\s*[=:]\s*\\?[\"']?)[^\\\"'&\s,}]+"
+    ),
 )
 
 

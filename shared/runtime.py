@@ -16,6 +16,7 @@ from shared.config import Settings, get_settings
 from shared.crn import Crn
 from shared.endpoints import hpcs_base_url, key_protect_url
 from shared.enforce import Enforcer
+from shared.errors import ConfigError
 from shared.iam import TokenProvider
 from shared.kms import KmsClient
 from shared.log import JsonLog, Redactor
@@ -98,3 +99,27 @@ def get_runtime() -> Runtime:
         if _runtime is None:
             _runtime = build_runtime(get_settings())
         return _runtime
+
+
+def startup() -> None:
+    """Validate settings when the process starts, so a misconfigured deploy fails fast and says why.
+
+    Logs one JSON line: `startup` with the non-secret settings, or `startup_failed` naming every
+    bad variable, then exits, which stops functions-framework before it serves a request.
+    """
+    log = JsonLog()
+    try:
+        s = get_settings()
+    except ConfigError as exc:
+        log.emit("startup_failed", problems=exc.problems)
+        raise SystemExit(2) from None
+    log.emit(
+        "startup",
+        iam_url=s.iam_url,
+        resource_controller_url=s.resource_controller_url,
+        kms_url=s.kms_url,
+        endpoint_type=s.endpoint_type,
+        dry_run=s.dry_run,
+        credential="api_key" if s.api_key else "trusted_profile",
+        event_token=s.event_token is not None,
+    )

@@ -267,3 +267,22 @@ def test_provisioned_instance_event_from_the_emulator_is_enforced(emulator, func
         time.sleep(0.1)
     assert delivery[0]["attempts"][-1]["status"] == 200
     assert dual_auth_enabled(emulator, created["instance"]) is True
+
+
+def test_misconfigured_function_fails_at_startup_naming_every_variable():
+    """A function started with bad settings exits before serving, logging every bad variable (no values)."""
+    from stack import start_function
+
+    env = {
+        "IBMCLOUD_API_KEY": "",
+        "DRY_RUN": "maybe",
+        "IBMCLOUD_IAM_URL": "http://iam.example.com",
+        "DUALAUTH_EVENT_TOKEN": "tok-not-to-be-logged",
+    }
+    with pytest.raises(RuntimeError) as err:
+        start_function("on_instance_created", env)
+    text = str(err.value)
+    assert '"kind": "startup_failed"' in text
+    for name in ("IBMCLOUD_API_KEY", "DRY_RUN", "IBMCLOUD_IAM_URL"):
+        assert name in text
+    assert "tok-not-to-be-logged" not in text

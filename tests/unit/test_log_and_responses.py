@@ -27,6 +27,16 @@ def test_secrets_tokens_and_jwts_are_masked():
     assert record["kind"] == "audit" and record["form"].endswith("&x=1")
 
 
+def test_variable_names_are_not_mistaken_for_secrets():
+    """A message naming IBMCLOUD_API_KEY keeps its words; only values after apikey-like keys are masked."""
+    redact = Redactor()
+    assert redact("IBMCLOUD_API_KEY: required") == "IBMCLOUD_API_KEY: required"
+    assert redact('{"apikey": "k-1"}') == '{"apikey": "[REDACTED]"}'
+    stream = io.StringIO()
+    JsonLog(stream=stream).audit(body='{"apikey": "nested-key-1", "cr_token": "c-2"}')
+    assert "nested-key-1" not in stream.getvalue() and "c-2" not in stream.getvalue()
+
+
 def test_outcome_statuses():
     """Done outcomes are 200; transient failures 503 with Retry-After; permanent failures 424."""
     for kind in (Kind.COMPLIANT, Kind.ENABLED, Kind.WOULD_ENABLE, Kind.EXEMPT, Kind.IGNORED):

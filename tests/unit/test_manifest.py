@@ -1,0 +1,39 @@
+"""manifest.yaml: valid YAML whose targets exist and whose variables the settings really read."""
+
+import inspect
+from pathlib import Path
+
+import yaml
+
+from shared import config
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())
+
+
+def test_every_target_is_exported_by_main():
+    """Each function's target is re-exported by main.py and set as its FUNCTION_TARGET."""
+    exported = (ROOT / "main.py").read_text()
+    for function in MANIFEST["functions"]:
+        assert f"import {function['target']}" in exported or f", {function['target']}" in exported
+        assert function["env"]["FUNCTION_TARGET"] == function["target"]
+
+
+def test_every_variable_is_read_by_settings():
+    """Every variable the manifest names (secret, config or optional) is one Settings.from_env reads."""
+    source = inspect.getsource(config.Settings.from_env)
+    for function in MANIFEST["functions"]:
+        names = [*function.get("optional_env", {})]
+        for group in ("env_from_secret", "env_from_config"):
+            for store, keys in function.get(group, {}).items():
+                section = MANIFEST["secrets" if group == "env_from_secret" else "config"][store]
+                assert set(keys) <= set(section), (store, keys)
+                names += keys
+        for name in names:
+            assert f'"{name}"' in source, name
+
+
+def test_config_defaults_are_accepted_by_settings():
+    """The manifest's config values, with an API key, build valid Settings."""
+    env = {k: str(v) for k, v in MANIFEST["config"]["dualauth-config"].items()}
+    assert config.Settings.from_env({**env, "IBMCLOUD_API_KEY": "k"}).iam_url == "https://iam.cloud.ibm.com"
