@@ -45,7 +45,7 @@ def _json(req: Request, default: Any = None) -> Any:
         return default
     try:
         return json.loads(req.body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ControlError(400, "body is not valid JSON") from exc
 
 

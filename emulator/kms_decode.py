@@ -27,11 +27,24 @@ def json_kind(value: Any) -> str:
     return "object"
 
 
+class _NotJson(ValueError):
+    """NaN / Infinity / -Infinity: Python's json accepts them, Go's decoder does not."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
 def parse_body(body: bytes, error_msg: str) -> Any:
     if not body.strip():
         raise no_body(error_msg)
     try:
-        return json.loads(body.decode("utf-8"))
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except RecursionError as exc:  # Go's decoder stops at depth 10000 with this message
+        raise bad_body("exceeded max depth", error_msg) from exc
+    except _NotJson as exc:
+        raise bad_body(f"invalid character {str(exc).lstrip('-')[0]!r} looking for beginning of value",
+                       error_msg) from exc
     except UnicodeDecodeError as exc:
         raise bad_body("invalid character in string literal", error_msg) from exc
     except json.JSONDecodeError as exc:

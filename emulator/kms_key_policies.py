@@ -3,7 +3,9 @@
 A key's dualAuthDelete can be switched on but never off again (the error for trying is
 unconfirmed: 400 INVALID_FIELD_ERR by default, 409 DUAL_AUTH_POLICY_LOCKED_ERR with
 ``key_dual_auth_disable_status=409``). Keys that inherited dual auth show the policy unless
-``hide_inherited_key_policy`` is on. PUT answers 200 with the policies it set.
+``hide_inherited_key_policy`` is on. PUT answers 200 with the policies it set. Each policy resource
+carries ``type`` (``application/vnd.ibm.kms.policy+json``): IBM's API definition, as generated into
+the keyprotect SDK's ``GetKeyPolicy*ResourcesItem`` models, makes it a required field.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ E = KEY_POLICY_NOT_CREATED
 
 
 def _render(kind: str, rec: dict[str, Any]) -> dict[str, Any]:
-    return {"id": rec["id"], "crn": rec["crn"], kind: dict(rec["data"]), "createdBy": rec["createdBy"],
+    return {"id": rec["id"], "crn": rec["crn"], "type": POLICY_TYPE, kind: dict(rec["data"]),
+            "createdBy": rec["createdBy"],
             "creationDate": rec["creationDate"], "updatedBy": rec["updatedBy"],
             "lastUpdateDate": rec["lastUpdateDate"]}
 

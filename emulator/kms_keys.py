@@ -1,4 +1,4 @@
-"""Keys: create (``/keys`` and ``/keys_with_policy_overrides``), list, get, metadata (spec §3).
+"""Keys: create (``/keys`` and ``/keys_with_policy_overrides``), list, count (HEAD), get, metadata (§3).
 
 A key inherits ``dualAuthDelete`` from the instance policy at creation time only. Stored keys are
 plain dicts; fields starting with ``_`` are internal (dual-auth flag, pending authorization, key
@@ -181,8 +181,8 @@ def _int_arg(req: Request, name: str, default: int, low: int, high: int, must_be
     return value
 
 
-def list_keys(emu: Emulator, req: Request) -> Response:
-    """GET /api/v2/keys (Reader): limit/offset/state/extractable, ``x-kms-key-ring``."""
+def _listed(emu: Emulator, req: Request) -> tuple[KmsContext, list[dict[str, Any]], int, int]:
+    """Caller, the keys matching state/extractable/``x-kms-key-ring``, and limit/offset."""
     ctx = authorize(emu, req, READER)
     err = LIST_ERR
     limit = _int_arg(req, "limit", 200, 1, 5000, "an integer between 1 and 5000")
@@ -199,13 +199,26 @@ def list_keys(emu: Emulator, req: Request) -> Response:
     if extractable not in (None, "true", "false"):
         raise invalid_query("extractable", "true or false", err)
     ring = req.header("x-kms-key-ring")
+    keys = [k for k in emu.store.world["keys"][ctx.guid]
+            if k["state"] in states and (ring is None or k["keyRingID"] == ring)
+            and (extractable is None or k["extractable"] == (extractable == "true"))]
+    return ctx, keys, limit, offset
+
+
+def list_keys(emu: Emulator, req: Request) -> Response:
+    """GET /api/v2/keys (Reader): limit/offset/state/extractable, ``x-kms-key-ring``."""
     now = emu.store.now()
     with emu.store.lock:
-        keys = [k for k in emu.store.world["keys"][ctx.guid]
-                if k["state"] in states and (ring is None or k["keyRingID"] == ring)
-                and (extractable is None or k["extractable"] == (extractable == "true"))]
+        _, keys, limit, offset = _listed(emu, req)
         page = [render(k, now) for k in keys[offset:offset + limit]]
     return Response.json(200, key_collection(page))
+
+
+def count_keys(emu: Emulator, req: Request) -> Response:
+    """HEAD /api/v2/keys (Reader): the number of matching keys in a ``Key-Total`` header, no body."""
+    with emu.store.lock:
+        _, keys, _, _ = _listed(emu, req)
+    return Response(200, b"", {"Content-Type": "application/json", "Key-Total": str(len(keys))})
 
 
 def get_key(emu: Emulator, req: Request) -> Response:
@@ -227,6 +240,7 @@ def get_key_metadata(emu: Emulator, req: Request) -> Response:
 def register(router: Router, emu: Emulator) -> None:
     router.add("POST", "/api/v2/keys", lambda req: create_key(emu, req))
     router.add("GET", "/api/v2/keys", lambda req: list_keys(emu, req))
+    router.add("HEAD", "/api/v2/keys", lambda req: count_keys(emu, req))
     router.add("POST", "/api/v2/keys_with_policy_overrides", lambda req: create_key_with_overrides(emu, req))
     router.add("GET", "/api/v2/keys/{id}", lambda req: get_key(emu, req))
     router.add("GET", "/api/v2/keys/{id}/metadata", lambda req: get_key_metadata(emu, req))

@@ -62,7 +62,7 @@ def record(emu: Emulator, inst: dict[str, Any], base_url: str) -> dict[str, Any]
         "allow_cleanup": False, "created_at": inst["created_at"], "updated_at": inst["updated_at"],
         "created_by": inst["created_by"],
         "last_operation": {"type": "delete" if inst["state"] == "removed" else "create", "state": "succeeded",
-                           "async": False, "description": "Completed"},
+                           "async": False, "description": "Completed", "cancelable": False, "poll": False},
         "extensions": {"endpoints": {"public": url, "private": url}},
     }
 

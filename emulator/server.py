@@ -8,12 +8,14 @@ client; bodies larger than ``max_body_bytes`` are refused without being read.
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 import time
 import traceback
 import uuid
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -68,10 +70,31 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return
 
+    def setup(self) -> None:
+        """Headers and body go out as two writes: without TCP_NODELAY, Nagle plus the client's
+        delayed ACK would add ~40 ms to every keep-alive answer."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_GET(self) -> None:
         self._dispatch()
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, PROPFIND, ...) is routed too: 405 in the surface's format."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol errors found by http.server (bad request line, header limits) in the surface's format."""
+        path = urlsplit(getattr(self, "path", "") or "").path
+        surface = surface_of(path) if path.startswith("/") else "other"
+        self.close_connection = True
+        phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
+        code_name = "BAD_REQUEST_ERR" if code < 500 else "INTERNAL_ERR"
+        self._send(error_for(surface, code, code_name, phrase).response(), surface, None)
 
     def _read_body(self, limit: int) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
