@@ -16,4 +16,4 @@ from shared.provisioning import handle_provisioning_event, verify_event_token
 
 @functions_framework.http
 def on_instance_created(request: flask.Request) -> flask.Response:
-    return serve(request, "on_instance_created", verify_event_token, handle_provisioning_event)
+    return serve(request, "on_instance_created", verify_event_token, handle_provisioning_event, verify_before_body=True)

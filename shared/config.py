@@ -17,8 +17,9 @@ from functools import lru_cache
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from shared.crn import is_uuid, parse_crn
 from shared.endpoints import ALL_REGIONS
-from shared.errors import ConfigError
+from shared.errors import ConfigError, InvalidTarget
 
 CE_CR_TOKEN_FILE = "/var/run/secrets/codeengine.cloud.ibm.com/compute-resource-token/token"  # noqa: S105 - a path
 HPCS_BROKER_URL = "https://{region}.broker.hs-crypto.cloud.ibm.com"
@@ -44,6 +45,7 @@ class Settings:
     retry_max: int = 4
     retry_budget: float = 8.0
     max_body_bytes: int = 256 * 1024
+    body_read_seconds: float = 5.0
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, so that logging can redact them wherever they appear."""
@@ -74,13 +76,14 @@ class Settings:
             endpoint_type=get("DUALAUTH_ENDPOINT_TYPE", _choice("public", "private"), "public"),
             dry_run=get("DRY_RUN", _bool, False),
             allowed_regions=get("DUALAUTH_ALLOWED_REGIONS", _regions, ALL_REGIONS),
-            exempt_instances=get("DUALAUTH_EXEMPT_INSTANCES", _words, frozenset()),
+            exempt_instances=get("DUALAUTH_EXEMPT_INSTANCES", _instance_ids, frozenset()),
             event_token=env.get("DUALAUTH_EVENT_TOKEN", "").strip() or None,
             event_token_header=get("DUALAUTH_EVENT_TOKEN_HEADER", _header_name, "Authorization"),
             http_timeout=get("DUALAUTH_HTTP_TIMEOUT", _positive(float, 60), 5.0),
             retry_max=get("DUALAUTH_RETRY_MAX", _positive(int, 10, zero_ok=True), 4),
             retry_budget=get("DUALAUTH_RETRY_BUDGET_SECONDS", _positive(float, 300), 8.0),
             max_body_bytes=get("DUALAUTH_MAX_BODY_BYTES", _positive(int, 10 * 1024 * 1024), 256 * 1024),
+            body_read_seconds=get("DUALAUTH_BODY_READ_SECONDS", _positive(float, 60), 5.0),
         )
         if not settings.api_key and not settings.trusted_profile_id:
             problems.append("IBMCLOUD_API_KEY: required (or IBMCLOUD_TRUSTED_PROFILE_ID)")
@@ -135,6 +138,21 @@ def _choice(*allowed: str) -> Callable[[str], str]:
 
 def _words(raw: str) -> frozenset[str]:
     return frozenset(w for w in raw.replace(",", " ").split() if w)
+
+
+def _instance_ids(raw: str) -> frozenset[str]:
+    """Instance GUIDs, given as GUIDs or instance CRNs, lower-cased: exemption compares the GUID only,
+    because the GUID alone is what the KMS call acts on (a CRN with another cname still names it)."""
+    ids = set()
+    for word in _words(raw):
+        try:
+            guid = parse_crn(word).instance if word.startswith("crn:") else word
+        except InvalidTarget:
+            raise ValueError(f"{word[:80]!r} is not an instance CRN") from None
+        if not is_uuid(guid):
+            raise ValueError(f"{word[:80]!r} does not name an instance GUID")
+        ids.add(guid.lower())
+    return frozenset(ids)
 
 
 def _regions(raw: str) -> frozenset[str]:

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shared.errors import InvalidTarget
 
@@ -70,7 +70,7 @@ def parse_crn(text: object) -> Crn:
 
 
 def require_kms_instance(crn: Crn) -> Crn:
-    """A Key Protect or HPCS instance CRN, with a UUID instance id and a region."""
+    """A Key Protect or HPCS instance CRN, with a UUID instance id (returned lower-case) and a region."""
     if not crn.is_kms:
         raise InvalidTarget("CRN is not a Key Protect (kms) or HPCS (hs-crypto) instance")
     if not crn.is_instance:
@@ -79,4 +79,8 @@ def require_kms_instance(crn: Crn) -> Crn:
         raise InvalidTarget("instance id in the CRN must be a UUID")
     if not crn.location:
         raise InvalidTarget("CRN has no region")
-    return crn
+    return replace(crn, instance=crn.instance.lower())
+
+
+def is_uuid(text: str) -> bool:
+    return bool(_UUID.match(text))

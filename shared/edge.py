@@ -1,14 +1,18 @@
 """The HTTP edge every function shares: read raw bytes once, verify, run the flow, reply in JSON.
 
-Order matters: the body is read as raw bytes before anything parses it (signatures are over
-those bytes), the caller is verified before the body is parsed, and whatever happens the caller
-gets JSON with a deliberate status — never an HTML page, a stack trace or an echo of its headers.
-Every request ends in exactly one audit line.
+Order matters: method first; a verifier that needs only headers (a shared secret) runs before the
+body is read, so an unauthenticated caller cannot hold a thread with a slow body; the body is
+read as raw bytes, within a size limit and a total time limit, before anything parses it
+(signatures are over those bytes); whatever happens the caller gets JSON with a deliberate
+status — never an HTML page, a stack trace, an echo of its headers or a secret (replies pass
+through the same redaction as logs). Every request ends in exactly one audit line.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 import traceback
 import uuid
@@ -19,8 +23,17 @@ from typing import Any
 import flask
 
 from shared.enforce import Outcome
-from shared.errors import DualAuthError, MethodNotAllowed, PayloadTooLarge, RequestError
+from shared.errors import (
+    DualAuthError,
+    InvalidEvent,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    RequestError,
+    RequestTimeout,
+)
+from shared.log import JsonLog
 from shared.responses import reply_for_error, reply_for_outcome
+from shared.retry import request_deadline
 from shared.runtime import Runtime, get_runtime
 
 
@@ -39,12 +52,58 @@ Verify = Callable[[Runtime, Inbound], None]
 Flow = Callable[[Runtime, Inbound], Outcome]
 
 
-def read_body(request: flask.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
+def stop_reading(request: flask.Request) -> None:
+    """Shut the read side of the client's connection (under gunicorn).
+
+    functions-framework reads the whole request before sending any response, and gunicorn drains
+    an unread body before the next request on the connection; after an early refusal (401, 405,
+    413, 408) either would leave a thread waiting on a client that may never send. The reply can
+    still be written; the connection is not reused.
+    """
+    sock = request.environ.get("gunicorn.socket")
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
+
+
+def read_body(request: flask.Request, limit: int, seconds: float) -> bytes:
+    """The raw body, refusing one over `limit` bytes, shorter than its Content-Length, or slower than `seconds`.
+
+    Under gunicorn the socket's read side is shut when the time is up, which ends a blocked read
+    however slowly the client trickles bytes; the reply can still be written.
+    """
+    length = request.content_length
+    if length is not None and length > limit:
         raise PayloadTooLarge(f"body larger than {limit} bytes")
-    body = request.stream.read(limit + 1)
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        stop_reading(request)
+
+    timer = (
+        threading.Timer(seconds, expire) if isinstance(request.environ.get("gunicorn.socket"), socket.socket) else None
+    )
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        body = request.stream.read(limit + 1)
+    except Exception:  # noqa: BLE001 - the server's framing errors (bad chunk size, reset) are the caller's
+        body = None
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if expired.is_set():
+        raise RequestTimeout(f"body not received within {seconds:g} s")
+    if body is None:
+        raise InvalidEvent("request body could not be read (malformed framing)")
     if len(body) > limit:
         raise PayloadTooLarge(f"body larger than {limit} bytes")
+    if length is not None and len(body) < length:
+        raise InvalidEvent("body is shorter than its Content-Length")
     return body
 
 
@@ -54,25 +113,30 @@ def serve(
     verify: Verify,
     flow: Flow,
     runtime_factory: Callable[[], Runtime] = get_runtime,
+    *,
+    verify_before_body: bool = False,
 ) -> flask.Response:
     started = time.perf_counter()
     correlation_id = str(uuid.uuid4())
     audit: dict[str, Any] = {"trigger": trigger, "correlation_id": correlation_id}
     runtime: Runtime | None = None
+    body_read = False
     try:
         runtime = runtime_factory()
+        settings = runtime.settings
         if request.method != "POST":
             raise MethodNotAllowed("use POST")
-        inbound = Inbound(
-            request.method,
-            request.path,
-            {k.lower(): v for k, v in request.headers.items()},
-            read_body(request, runtime.settings.max_body_bytes),
-            correlation_id,
-        )
-        verify(runtime, inbound)
-        outcome = flow(runtime, inbound)
-        status, body, headers = reply_for_outcome(outcome, correlation_id)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if verify_before_body:
+            verify(runtime, Inbound(request.method, request.path, headers, b"", correlation_id))
+        body = read_body(request, settings.max_body_bytes, settings.body_read_seconds)
+        body_read = True
+        inbound = Inbound(request.method, request.path, headers, body, correlation_id)
+        if not verify_before_body:
+            verify(runtime, inbound)
+        with request_deadline(settings.retry_budget):
+            outcome = flow(runtime, inbound)
+        status, reply, reply_headers = reply_for_outcome(outcome, correlation_id)
         audit.update(
             instance_crn=outcome.instance_crn,
             event_id=outcome.event_id,
@@ -80,31 +144,23 @@ def serve(
             reason_code=outcome.reason_code,
             reason=outcome.reason,
             puts=outcome.puts,
-            dry_run=runtime.settings.dry_run,
+            dry_run=settings.dry_run,
         )
     except Exception as exc:  # noqa: BLE001 - the edge turns every failure into a JSON reply
-        status, body, headers = reply_for_error(exc, correlation_id)
+        status, reply, reply_headers = reply_for_error(exc, correlation_id)
+        if not body_read:
+            stop_reading(request)
         if not isinstance(exc, DualAuthError) and runtime is not None:
             runtime.log.emit("error", correlation_id=correlation_id, traceback=traceback.format_exc())
         audit.update(
             outcome="rejected" if isinstance(exc, RequestError) else "error",
-            reason_code=body["error"],
-            reason=body["message"],
+            reason_code=reply["error"],
+            reason=reply["message"],
             error_type=type(exc).__name__,
         )
     audit.update(status=status, duration_ms=round((time.perf_counter() - started) * 1000, 1))
-    if runtime is not None:
-        runtime.log.audit(**audit)
-    else:
-        _fallback_log(audit)
-    return json_response(status, body, headers)
-
-
-def json_response(status: int, body: dict[str, Any], headers: dict[str, str]) -> flask.Response:
-    return flask.Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
-
-
-def _fallback_log(audit: dict[str, Any]) -> None:
-    from shared.log import JsonLog
-
-    JsonLog().audit(**audit)
+    log = runtime.log if runtime is not None else JsonLog()
+    log.audit(**audit)
+    return flask.Response(
+        log.redact(json.dumps(reply)), status=status, headers=reply_headers, mimetype="application/json"
+    )

@@ -77,11 +77,18 @@ def trusted_hpcs_url(url: str, source: str) -> str:
     `source` is the configured URL the endpoint came from (Resource Controller or broker); a bare
     host takes its scheme, so the emulator's plain-http loopback answers work as they are.
     """
+    if not url.isascii() or not url.isprintable() or any(c.isspace() or c == "\\" for c in url):
+        raise EndpointError("instance endpoint has characters a URL cannot have")
     if "://" not in url:
         url = f"{urlsplit(source).scheme}://{url}"
-    parts = urlsplit(url)
-    trusted_ibm = parts.scheme == "https" and (parts.hostname or "").endswith(HPCS_DOMAINS)
-    if not (trusted_ibm or _same_origin(url, source)) or parts.query or parts.fragment or "@" in parts.netloc:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number
+        trusted_ibm = parts.scheme == "https" and (parts.hostname or "").endswith(HPCS_DOMAINS)
+        trusted = trusted_ibm or _same_origin(url, source)
+    except ValueError:  # e.g. a port that is not a number
+        trusted = False
+    if not trusted or parts.query or parts.fragment or "@" in parts.netloc:
         raise EndpointError("instance endpoint is outside the trusted HPCS domains")
     return url.rstrip("/")
 

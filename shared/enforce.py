@@ -8,8 +8,9 @@ off. Upstream failures become a `failed` Outcome carrying the reason code, never
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from shared.crn import Crn
@@ -53,7 +54,22 @@ def ignored(reason: str, instance_crn: str | None = None) -> Outcome:
 
 
 def is_exempt(crn: Crn, exempt: frozenset[str]) -> bool:
-    return crn.instance in exempt or str(crn) in exempt
+    """`exempt` holds lower-case instance GUIDs (see config); only the GUID decides."""
+    return crn.instance.lower() in exempt
+
+
+class InstanceLocks:
+    """One lock per instance GUID: concurrent deliveries for the same instance in one process run one
+    after another, so the second reads the first's result instead of sending a second PUT.
+    (Across processes the PUT is idempotent anyway.) One small lock per instance ever seen."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    def __call__(self, guid: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(guid.lower(), threading.Lock())
 
 
 @dataclass(frozen=True)
@@ -62,11 +78,28 @@ class Enforcer:
     resolve_base_url: Callable[[Crn], str]
     dry_run: bool = False
     exempt: frozenset[str] = frozenset()
+    locks: InstanceLocks = field(default_factory=InstanceLocks)
+    lock_wait: float = 8.0
 
     def ensure_enabled(self, crn: Crn, correlation_id: str) -> Outcome:
-        target = str(crn)
         if is_exempt(crn, self.exempt):
-            return Outcome(Kind.EXEMPT, "instance is on the exemption list", target)
+            return Outcome(Kind.EXEMPT, "instance is on the exemption list", str(crn))
+        lock = self.locks(crn.instance)
+        if not lock.acquire(timeout=self.lock_wait):
+            return Outcome(
+                Kind.FAILED,
+                "another delivery for this instance is still running",
+                str(crn),
+                reason_code="BUSY",
+                retryable=True,
+            )
+        try:
+            return self._ensure(crn, correlation_id)
+        finally:
+            lock.release()
+
+    def _ensure(self, crn: Crn, correlation_id: str) -> Outcome:
+        target = str(crn)
         puts = 0
         try:
             base = self.resolve_base_url(crn)

@@ -5,6 +5,7 @@
     ├── RequestError                   the caller's mistake: 4xx, never worth a retry
     │   ├── Unauthenticated            401  missing or wrong shared secret / signature
     │   ├── MethodNotAllowed           405
+    │   ├── RequestTimeout             408  body not received within the read deadline
     │   ├── PayloadTooLarge            413
     │   ├── UnsupportedMediaType       415  names the content types we accept
     │   ├── InvalidEvent               400  body or CloudEvent malformed
@@ -56,6 +57,11 @@ class Unauthenticated(RequestError):
 class MethodNotAllowed(RequestError):
     status = 405
     code = "method_not_allowed"
+
+
+class RequestTimeout(RequestError):
+    status = 408
+    code = "request_timeout"
 
 
 class PayloadTooLarge(RequestError):

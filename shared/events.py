@@ -45,19 +45,39 @@ class ProvisioningEvent:
 
 
 def is_json_media(content_type: str | None) -> bool:
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    """application/json or application/*+json, in UTF-8 (the only charset JSON may use on the wire)."""
+    media, _, params = (content_type or "").partition(";")
+    media = media.strip().lower()
+    charset = next(
+        (p.split("=", 1)[1].strip(' "').lower() for p in params.split(";") if "charset=" in p.lower()), "utf-8"
+    )
+    json_type = media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return json_type and charset in ("utf-8", "utf8")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def decode_json_object(body: bytes, what: str = "body") -> dict[str, Any]:
+    """Strict JSON: UTF-8, one object, no duplicate keys (which one would win?), no NaN/Infinity."""
     if not body.strip():
         raise InvalidEvent(f"{what} is empty")
     try:
-        value = json.loads(body.decode("utf-8"))
+        value = json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise InvalidEvent(f"{what} is not UTF-8") from None
+    except RecursionError:
+        raise InvalidEvent(f"{what} is nested too deeply") from None
     except ValueError:
-        raise InvalidEvent(f"{what} is not valid JSON") from None
+        raise InvalidEvent(f"{what} is not valid JSON (or repeats a key)") from None
     if not isinstance(value, dict):
         raise InvalidEvent(f"{what} must be a JSON object, not {type(value).__name__}")
     return value
@@ -90,12 +110,14 @@ def _ce_attributes(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         event = from_http(dict(headers), body)
     except GenericException as exc:
         raise InvalidEvent(f"not a valid CloudEvent ({type(exc).__name__})") from None
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         raise InvalidEvent("not a valid CloudEvent") from None
     return dict(event.get_attributes())
 
 
 def _structured_data(document: Mapping[str, Any]) -> dict[str, Any]:
+    if "data_base64" in document and "data" in document:
+        raise InvalidEvent("a CloudEvent carries data or data_base64, not both")
     if "data_base64" in document:
         try:
             raw = base64.b64decode(str(document["data_base64"]), validate=True)
@@ -114,6 +136,11 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _quoted(value: str) -> str:
+    """A caller-supplied value as it may appear in a reason: quoted, at most 80 characters."""
+    return repr(value if len(value) <= 80 else value[:77] + "...")
+
+
 def _dig(data: Mapping[str, Any], *path: str) -> object:
     value: object = data
     for key in path:
@@ -125,6 +152,7 @@ def _dig(data: Mapping[str, Any], *path: str) -> object:
 
 def _from_payload(envelope: str, attributes: Mapping[str, Any], data: Mapping[str, Any]) -> ProvisioningEvent:
     event_id, ce_type = _text(attributes.get("id")), _text(attributes.get("type"))
+    event_id = event_id[:200] if event_id else None
     if "event_type" in data or "event_properties" in data:
         crn_text = _dig(data, "event_properties", "crn")
         return ProvisioningEvent(
@@ -174,19 +202,20 @@ def select_target(event: ProvisioningEvent) -> Crn | str:
     says_create = bool(event.ce_type and ":" not in event.ce_type and event.ce_type.endswith(".instance.create"))
     if subtype is not None:
         if subtype != "create":
-            return f"event sub-type {subtype!r} is not a completed instance create"
+            return f"event sub-type {_quoted(subtype)} is not a completed instance create"
         says_create = True
     for name, value in (("event_type", event.event_type), ("action", event.action)):
         if value is not None:
             if not value.endswith(".instance.create"):
-                return f"{name} {value!r} is not an instance create"
+                return f"{name} {_quoted(value)} is not an instance create"
             says_create = True
     if not says_create:
         return "event does not say an instance was created"
     if event.outcome is not None and event.outcome != "success":
-        return f"outcome {event.outcome!r} is not success"
+        return f"outcome {_quoted(event.outcome)} is not success"
     if event.operation_type not in (None, "create") or event.operation_state not in (None, "succeeded"):
-        return f"last operation {event.operation_type}/{event.operation_state} is not a succeeded create"
+        operation = _quoted(f"{event.operation_type}/{event.operation_state}")
+        return f"last operation {operation} is not a succeeded create"
     if event.crn is None:
         return "event names no instance CRN"
     if not event.crn.is_kms:

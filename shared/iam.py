@@ -4,7 +4,8 @@ The token is cached and refreshed once 80 % of its lifetime has passed, timed on
 monotonic clock from the moment it arrived (`expires_in`), never from IAM's absolute
 `expiration`, so a skewed local wall clock cannot make us use an expired token. One token
 request is in flight at a time: callers that hold no usable token wait for it; callers whose
-token is still valid keep using it while another thread refreshes.
+token is still valid keep using it while another thread refreshes. A KMS 401 drops the token only
+when it is old enough to have expired (see MIN_AGE_FOR_REFRESH).
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from typing import Any
 import httpx
 
 from shared.errors import IamError
-from shared.retry import RetryPolicy, is_retryable_status, parse_retry_after, send
+from shared.retry import RetryPolicy, call_timeout, is_retryable_status, parse_retry_after, send
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 CR_TOKEN_GRANT = "urn:ibm:params:oauth:grant-type:cr-token"  # noqa: S105 - a grant type
 REFRESH_FRACTION = 0.8
 EXPIRY_MARGIN = 10.0
+# KMS answers 401 both for an expired token and for a caller without access to the instance.
+# A token younger than this is not expired, so its 401 means "no access": refreshing it would only
+# let forged events for unknown instances turn into one IAM token exchange each.
+MIN_AGE_FOR_REFRESH = 60.0
 
 
 class TokenProvider:
@@ -47,6 +52,7 @@ class TokenProvider:
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
+        self._fetched_at = 0.0
         self._refresh_at = 0.0
         self._expires_at = 0.0
         self.fetches = 0
@@ -73,12 +79,16 @@ class TokenProvider:
         finally:
             self._lock.release()
 
-    def invalidate(self, token: str) -> None:
-        """Forget `token` (KMS said 401), so the next call fetches a fresh one."""
+    def invalidate(self, token: str) -> bool:
+        """KMS said 401 to `token`: forget it if it may have expired; True when a retry may help."""
         with self._lock:
-            if self._token == token:
-                self._token = None
-                self._refresh_at = self._expires_at = 0.0
+            if self._token != token:
+                return True  # already replaced by another thread: retry with the new one
+            if self._clock() - self._fetched_at < MIN_AGE_FOR_REFRESH:
+                return False
+            self._token = None
+            self._refresh_at = self._expires_at = 0.0
+            return True
 
     def _form(self) -> dict[str, str]:
         if self._api_key:
@@ -99,7 +109,12 @@ class TokenProvider:
         try:
             response = send(
                 self._retry,
-                lambda: self._http.post(self._url, data=form, headers={"Accept": "application/json"}),
+                lambda: self._http.post(
+                    self._url,
+                    data=form,
+                    headers={"Accept": "application/json"},
+                    timeout=call_timeout(self._http.timeout.read or 5.0),
+                ),
             )
         except httpx.TransportError as exc:
             raise IamError(f"IAM unreachable ({type(exc).__name__})", retryable=True) from None
@@ -110,6 +125,7 @@ class TokenProvider:
         if not isinstance(token, str) or not token or not isinstance(lifetime, int) or lifetime <= 0:
             raise IamError("IAM answered 200 without a usable access_token/expires_in", retryable=True)
         self._token = token
+        self._fetched_at = started
         self._refresh_at = started + REFRESH_FRACTION * lifetime
         self._expires_at = started + max(0.0, lifetime - EXPIRY_MARGIN)
 

@@ -18,7 +18,7 @@ import httpx
 
 from shared.errors import KmsError
 from shared.iam import TokenProvider
-from shared.retry import RetryPolicy, is_retryable_status, parse_retry_after, send
+from shared.retry import RetryPolicy, call_timeout, is_retryable_status, parse_retry_after, send
 
 POLICY_MEDIA_TYPE = "application/vnd.ibm.kms.policy+json"
 POLICY_PATH = "/api/v2/instance/policies"
@@ -113,6 +113,7 @@ class KmsClient:
         self._http = http
         self._tokens = tokens
         self._retry = retry
+        self._timeout = http.timeout.read or 5.0
 
     def get_dual_auth(self, base_url: str, instance_guid: str, correlation_id: str) -> bool | None:
         response = self._send(get_dual_auth_request(base_url, instance_guid, correlation_id), correlation_id)
@@ -128,8 +129,7 @@ class KmsClient:
         for refreshed in (False, True):
             token = self._tokens.token()
             response = self._attempt(request, token, correlation_id)
-            if response.status_code == 401 and not refreshed:
-                self._tokens.invalidate(token)
+            if response.status_code == 401 and not refreshed and self._tokens.invalidate(token):
                 continue
             break
         if response.status_code >= 400:
@@ -144,6 +144,7 @@ class KmsClient:
                 params=request.params,
                 headers=(*request.headers, ("authorization", f"Bearer {token}")),
                 content=request.body,
+                timeout=call_timeout(self._timeout),
             )
 
         try:

@@ -43,13 +43,13 @@ class JsonLog:
     """Writes one JSON object per line; thread-safe; never raises into the caller."""
 
     def __init__(self, redact: Redactor | None = None, stream: TextIO | None = None) -> None:
-        self._redact = redact or Redactor()
+        self.redact = redact or Redactor()
         self._stream = stream
         self._lock = threading.Lock()
 
     def emit(self, kind: str, **fields: Any) -> None:
         record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "kind": kind, **fields}
-        line = self._redact(json.dumps(record, default=str, ensure_ascii=True, sort_keys=False))
+        line = self.redact(json.dumps(record, default=str, ensure_ascii=True, sort_keys=False))
         with self._lock:
             stream = self._stream or sys.stdout
             try:

@@ -11,7 +11,7 @@ from shared.crn import Crn
 from shared.endpoints import broker_url
 from shared.errors import ResourceControllerError
 from shared.iam import TokenProvider
-from shared.retry import RetryPolicy, is_retryable_status, parse_retry_after, send
+from shared.retry import RetryPolicy, call_timeout, is_retryable_status, parse_retry_after, send
 
 
 class _JsonGetter:
@@ -25,7 +25,8 @@ class _JsonGetter:
         """GET a JSON object with a bearer token and bounded retries, or raise ResourceControllerError."""
         headers = {"authorization": f"Bearer {self._tokens.token()}", "accept": "application/json"}
         try:
-            response = send(self._retry, lambda: self._http.get(url, headers=headers))
+            timeout = self._http.timeout.read or 5.0
+            response = send(self._retry, lambda: self._http.get(url, headers=headers, timeout=call_timeout(timeout)))
         except httpx.TransportError as exc:
             raise ResourceControllerError(f"{self._what} unreachable ({type(exc).__name__})", retryable=True) from None
         status = response.status_code

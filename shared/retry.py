@@ -7,13 +7,19 @@ platform's delivery timeout so that the platform, not us, owns the long retry.
 Written here instead of taking tenacity/stamina: the loop needs the response's Retry-After and
 must hand the remaining wait back to the caller (for our own 503's Retry-After), ~40 lines.
 Tests pass `sleep` and `clock` in, so no test waits for real.
+
+The budget also covers the whole request: the edge opens a `request_deadline`, and every retry
+loop and every call's timeout stops at it, so a slow but healthy service cannot push one delivery
+past the platform's own timeout (Event Notifications waits 10 s).
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
@@ -40,6 +46,27 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+_deadline: ContextVar[float | None] = ContextVar("dualauth_deadline", default=None)
+
+
+@contextmanager
+def request_deadline(seconds: float) -> Iterator[None]:
+    """Every IBM Cloud call made inside ends, retries included, within `seconds` from now."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def call_timeout(default: float) -> float:
+    """The timeout for the next call: `default`, cut to what is left of the request's deadline."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return default
+    return max(0.05, min(default, deadline - time.monotonic()))
+
+
 @dataclass
 class RetryPolicy:
     max_retries: int = 4
@@ -51,7 +78,11 @@ class RetryPolicy:
     rng: random.Random = field(default_factory=random.Random)
 
     def start(self) -> Attempts:
-        return Attempts(self, self.clock() + self.budget)
+        deadline = self.clock() + self.budget
+        request_deadline = _deadline.get()
+        if request_deadline is not None:
+            deadline = min(deadline, self.clock() + (request_deadline - time.monotonic()))
+        return Attempts(self, deadline)
 
 
 @dataclass

@@ -15,7 +15,7 @@ import httpx
 from shared.config import Settings, get_settings
 from shared.crn import Crn
 from shared.endpoints import hpcs_base_url, key_protect_url
-from shared.enforce import Enforcer
+from shared.enforce import Enforcer, InstanceLocks
 from shared.errors import ConfigError
 from shared.iam import TokenProvider
 from shared.kms import KmsClient
@@ -33,6 +33,7 @@ class Runtime:
     resource_controller: ResourceController
     hpcs_broker: HpcsBroker
     log: JsonLog
+    locks: InstanceLocks
 
     def base_url(self, crn: Crn) -> str:
         """The KMS API base URL serving this instance (Key Protect by region, HPCS per instance)."""
@@ -50,7 +51,14 @@ class Runtime:
 
     def enforcer(self) -> Enforcer:
         s = self.settings
-        return Enforcer(self.kms, self.base_url, dry_run=s.dry_run, exempt=s.exempt_instances)
+        return Enforcer(
+            self.kms,
+            self.base_url,
+            dry_run=s.dry_run,
+            exempt=s.exempt_instances,
+            locks=self.locks,
+            lock_wait=s.retry_budget,
+        )
 
 
 def build_runtime(
@@ -85,6 +93,7 @@ def build_runtime(
         resource_controller=ResourceController(http, settings.resource_controller_url, tokens, retry),
         hpcs_broker=HpcsBroker(http, settings.hpcs_broker_url, tokens, retry),
         log=log or JsonLog(Redactor(settings.secrets())),
+        locks=InstanceLocks(),
     )
 
 
@@ -122,4 +131,11 @@ def startup() -> None:
         dry_run=s.dry_run,
         credential="api_key" if s.api_key else "trusted_profile",
         event_token=s.event_token is not None,
+        **(
+            {}
+            if s.event_token
+            else {
+                "warning": "DUALAUTH_EVENT_TOKEN is not set: any caller that reaches this URL can trigger enforcement"
+            }
+        ),
     )

@@ -47,11 +47,20 @@ def test_loopback_http_allowed_for_the_emulator():
             "IBMCLOUD_API_KEY": "k",
             "KMS_URL": "http://127.0.0.1:9000/",
             "DRY_RUN": "yes",
-            "DUALAUTH_EXEMPT_INSTANCES": "a, b c",
         }
     )
     assert s.kms_url == "http://127.0.0.1:9000" and s.dry_run is True
-    assert s.exempt_instances == frozenset({"a", "b", "c"})
+
+
+def test_exemptions_are_normalised_to_lower_case_guids():
+    """Exemptions given as GUIDs (any case) or instance CRNs become lower-case GUIDs; anything else is refused."""
+    guid = "6F1D2C3B-4A59-4E68-9D7C-0B1A2F3E4D5C"
+    crn = "crn:v1:bluemix:public:kms:us-south:a/abc:2b7c9d4e-1f3a-4b5c-8d6e-7f8091a2b3c4::"
+    s = Settings.from_env({"IBMCLOUD_API_KEY": "k", "DUALAUTH_EXEMPT_INSTANCES": f"{guid}, {crn}"})
+    assert s.exempt_instances == frozenset({guid.lower(), "2b7c9d4e-1f3a-4b5c-8d6e-7f8091a2b3c4"})
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({"IBMCLOUD_API_KEY": "k", "DUALAUTH_EXEMPT_INSTANCES": "my-instance crn:v1:bad"})
+    assert "DUALAUTH_EXEMPT_INSTANCES" in str(err.value)
 
 
 def test_trusted_profile_instead_of_api_key():

@@ -84,6 +84,9 @@ def test_no_endpoint_anywhere_is_an_endpoint_error():
         "https://hs-crypto.cloud.ibm.com.evil.example.com",
         "https://x.hs-crypto.appdomain.cloud/?redirect=1",
         "http://127.0.0.2:9000",
+        "https://evil.com:443\\.hs-crypto.cloud.ibm.com",
+        "https://evil.com\t.hs-crypto.cloud.ibm.com",
+        "https://api.us-south.hs-crypto.cloud.ibm.com:notaport",
     ],
 )
 def test_untrusted_endpoints_are_refused(endpoint):

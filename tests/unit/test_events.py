@@ -139,12 +139,39 @@ def test_events_that_are_not_ours_are_ignored_with_a_reason(payload, reason):
         (JSON, body(en_event(lifecycle("crn:v1:bluemix"))), InvalidTarget),
         (JSON, body(en_event(lifecycle(KP.replace(GUID, GUID + "\r\nx")))), InvalidTarget),
         (JSON, body(cadf({"not": "a string"})), InvalidTarget),
+        (JSON, b"[" * 5000 + b"]" * 5000, InvalidEvent),
+        (JSON, b'{"data": ' + b"[" * 5000 + b"]" * 5000 + b"}", InvalidEvent),
+        (
+            JSON,
+            b'{"outcome": "failure", "outcome": "success", "action": "kms.instance.create", "target": {}}',
+            InvalidEvent,
+        ),
+        (JSON, b'{"action": "kms.instance.create", "n": NaN}', InvalidEvent),
+        (JSON, b'{"action": "kms.instance.create", "n": Infinity}', InvalidEvent),
+        (JSON, body({**en_event(lifecycle()), "data_base64": "e30="}), InvalidEvent),
+        ({"content-type": "application/json; charset=utf-16"}, body(cadf()), UnsupportedMediaType),
     ],
 )
 def test_bad_input_raises_a_request_error(headers, payload, error):
     """Empty, non-object, truncated, non-UTF-8, non-JSON or incomplete CloudEvents raise the right 4xx error."""
     with pytest.raises(error):
         target(headers, payload)
+
+
+def test_reasons_quote_caller_values_briefly():
+    """A huge caller-supplied action appears in the reason cut to a short quote."""
+    reason = target(JSON, body(cadf(action="x" * 200_000)))
+    assert isinstance(reason, str) and len(reason) < 200
+
+
+def test_charset_utf8_is_accepted():
+    """application/json; charset=utf-8 is a JSON content type."""
+    assert str(target({"content-type": "application/json; charset=UTF-8"}, body(cadf()))) == KP
+
+
+def test_target_guid_is_lower_cased():
+    """The instance GUID of the target is lower-cased, the canonical form sent to KMS."""
+    assert target(JSON, body(cadf(KP.replace(GUID, GUID.upper())))).instance == GUID
 
 
 def test_kms_crn_with_non_uuid_instance_is_invalid_target():

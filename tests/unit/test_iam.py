@@ -61,12 +61,13 @@ def test_cached_then_refreshed_after_80_percent():
     assert tokens.token() == "tok-2" and len(calls) == 2
 
 
-def test_invalidate_forces_a_new_token():
-    """After invalidate (a KMS 401) the next call fetches a new token."""
-    calls = []
-    tokens = provider(token_handler(calls))
-    tokens.invalidate(tokens.token())
-    assert tokens.token() == "tok-2"
+def test_invalidate_drops_only_a_token_old_enough_to_have_expired():
+    """A 401 on a token under 60 s old keeps it (no access, not expiry); an older one is refetched."""
+    calls, clock = [], Clock()
+    tokens = provider(token_handler(calls), clock)
+    assert tokens.invalidate(tokens.token()) is False and tokens.token() == "tok-1"
+    clock.now += 61
+    assert tokens.invalidate("tok-1") is True and tokens.token() == "tok-2" and len(calls) == 2
 
 
 def test_one_request_in_flight_for_many_callers():

@@ -76,10 +76,17 @@ class ScriptedKms:
         return httpx.Response(status, json=body) if body is not None else httpx.Response(status)
 
 
-def enforcer(kms, dry_run=False, exempt=frozenset()):
+class Clock:
+    now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def enforcer(kms, dry_run=False, exempt=frozenset(), clock=None):
     http = httpx.Client(transport=httpx.MockTransport(kms))
     retry = RetryPolicy(sleep=lambda s: None, max_retries=2)
-    tokens = TokenProvider(http, "https://iam", retry, api_key="k")
+    tokens = TokenProvider(http, "https://iam", retry, api_key="k", clock=clock or Clock())
     return Enforcer(KmsClient(http, tokens, retry), lambda crn: "https://kp", dry_run=dry_run, exempt=exempt)
 
 
@@ -119,10 +126,38 @@ def test_dry_run_and_exempt_send_no_put():
     assert enforcer(kms, exempt=frozenset({GUID})).ensure_enabled(CRN, "cid").kind is Kind.EXEMPT and kms.calls == []
 
 
-def test_401_refreshes_token_once():
-    """A 401 on GET invalidates the token and retries once; a second 401 is failed."""
-    kms = ScriptedKms(gets=[(401, {}), (200, policy(True))])
-    assert enforcer(kms).ensure_enabled(CRN, "cid").kind is Kind.COMPLIANT and kms.calls == ["GET", "GET"]
-    kms = ScriptedKms(gets=[(401, {}), (401, {})])
-    outcome = enforcer(kms).ensure_enabled(CRN, "cid")
+def test_exemption_holds_for_any_crn_naming_the_same_guid():
+    """An exempt GUID stays exempt when the event's CRN differs in cname, ctype, account or GUID case."""
+    from dataclasses import replace
+
+    kms = ScriptedKms(gets=[])
+    unit = enforcer(kms, exempt=frozenset({GUID}))
+    for variant in (
+        replace(CRN, cname="staging"),
+        replace(CRN, ctype="private"),
+        replace(CRN, account="deadbeef"),
+        replace(CRN, instance=GUID.upper()),
+    ):
+        assert unit.ensure_enabled(variant, "cid").kind is Kind.EXEMPT
+    assert kms.calls == []
+
+
+def test_401_on_an_old_token_refreshes_once():
+    """A 401 on a token old enough to have expired fetches a new one and retries once; a second 401 fails."""
+    clock = Clock()
+    kms = ScriptedKms(gets=[(200, policy(True)), (401, {}), (200, policy(True))])
+    unit = enforcer(kms, clock=clock)
+    unit.ensure_enabled(CRN, "cid")
+    clock.now += 120
+    assert unit.ensure_enabled(CRN, "cid").kind is Kind.COMPLIANT and kms.calls == ["GET", "GET", "GET"]
+    kms.gets = [(401, {}), (401, {})]
+    clock.now += 120
+    outcome = unit.ensure_enabled(CRN, "cid")
     assert outcome.kind is Kind.FAILED and outcome.reason_code == "HTTP_401"
+
+
+def test_401_on_a_fresh_token_is_not_retried():
+    """A 401 on a token fetched moments ago means no access: failed at once, no second token request."""
+    kms = ScriptedKms(gets=[(401, {})])
+    outcome = enforcer(kms).ensure_enabled(CRN, "cid")
+    assert outcome.kind is Kind.FAILED and kms.calls == ["GET"]
