@@ -51,7 +51,7 @@ def test(args: list[str]) -> None:
     ensure_venv("requirements-dev.txt")
     run(PY, "-m", "ruff", "check", *CHECKED, "tests", "main.py", "stack.py", "demo.py", "tasks.py")
     run(PY, "-m", "mypy", *CHECKED)
-    run(PY, "-m", "pytest", *(args or ["-q"]))
+    run(PY, "-m", "pytest", *(args or ["-q", "-n", "2"]))
 
 
 COMMANDS = {"demo": demo, "test": test}

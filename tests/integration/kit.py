@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -72,3 +73,13 @@ def dual_auth_enabled(emulator: Any, instance: dict[str, Any]) -> bool | None:
 
 def fault(emulator: Any, **rule: Any) -> None:
     httpx.post(emulator.url + "/emulator/faults", json=rule).raise_for_status()
+
+
+def wait_for_delivery(emulator: Any, delivery_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The emulator's record of an event delivery, once it is no longer pending."""
+    deadline = time.monotonic() + timeout
+    while True:
+        delivery: dict[str, Any] = httpx.get(emulator.url + f"/emulator/deliveries/{delivery_id}").json()
+        if delivery["state"] != "pending" or time.monotonic() > deadline:
+            return delivery
+        time.sleep(0.1)

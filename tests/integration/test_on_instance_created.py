@@ -17,6 +17,7 @@ from tests.integration.kit import (
     journal,
     lifecycle_event,
     policy_calls,
+    wait_for_delivery,
 )
 
 
@@ -188,26 +189,17 @@ def test_request_shaping_matches_the_spec(emulator, functions):
     }
 
 
+def provision(emulator, sink: str, **fields):
+    body = {"service": "kms", "region": "us-south", "name": "t", "event": "en", "sink": sink, **fields}
+    return httpx.post(emulator.url + "/emulator/instances", json=body).json()
+
+
 def test_provisioned_instance_event_from_the_emulator_is_enforced(emulator, functions):
     """An instance provisioned in the emulator sends its AT event to the function, which enables the policy."""
     fn = functions.get()
-    created = httpx.post(
-        emulator.url + "/emulator/instances",
-        json={"service": "kms", "region": "eu-de", "name": "t", "event": "at", "sink": fn.url + "/"},
-    ).json()
-    import time
-
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        delivery = [
-            d
-            for d in httpx.get(emulator.url + "/emulator/deliveries").json()["deliveries"]
-            if d["id"] == created["delivery"]
-        ]
-        if delivery and delivery[0]["state"] != "pending":
-            break
-        time.sleep(0.1)
-    assert delivery[0]["attempts"][-1]["status"] == 200
+    created = provision(emulator, fn.url + "/", region="eu-de", event="at")
+    delivery = wait_for_delivery(emulator, created["delivery"])
+    assert delivery["attempts"][-1]["status"] == 200
     assert dual_auth_enabled(emulator, created["instance"]) is True
 
 
@@ -228,3 +220,13 @@ def test_misconfigured_function_fails_at_startup_naming_every_variable():
     for name in ("IBMCLOUD_API_KEY", "DRY_RUN", "IBMCLOUD_IAM_URL"):
         assert name in text
     assert "tok-not-to-be-logged" not in text
+
+
+def test_platform_redelivery_after_503_ends_enabled(emulator, functions):
+    """KMS down for the first delivery: the function answers 503, the platform redelivers, the instance ends enabled."""
+    fn = functions.get(DUALAUTH_RETRY_MAX="0")
+    fault(emulator, method="PUT", path="/api/v2/instance/policies", status=503, times=1)
+    created = provision(emulator, fn.url + "/")
+    delivery = wait_for_delivery(emulator, created["delivery"])
+    assert [a["status"] for a in delivery["attempts"]] == [503, 200]
+    assert dual_auth_enabled(emulator, created["instance"]) is True
