@@ -145,6 +145,7 @@ def serve(
             reason=outcome.reason,
             puts=outcome.puts,
             dry_run=settings.dry_run,
+            warning=outcome.warning,
         )
     except Exception as exc:  # noqa: BLE001 - the edge turns every failure into a JSON reply
         status, reply, reply_headers = reply_for_error(exc, correlation_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from shared.crn import Crn
@@ -18,6 +18,7 @@ from shared.errors import UpstreamError
 from shared.kms import KmsClient
 
 EXISTING_KEYS_NOTE = "keys created before the policy was enabled still need only one authorization"
+HPCS_END_NOTE = "HPCS is deprecated: IBM takes no new instances since 2026-03-28 and removes the rest after 2027-03-28"
 
 
 class Kind(StrEnum):
@@ -39,13 +40,13 @@ class Outcome:
     retry_after: float | None = None
     puts: int = 0
     event_id: str | None = None
+    warning: str | None = None
 
     def to_json(self) -> dict[str, object]:
         body: dict[str, object] = {"outcome": str(self.kind), "reason": self.reason}
-        if self.instance_crn:
-            body["instance_crn"] = self.instance_crn
-        if self.reason_code:
-            body["reason_code"] = self.reason_code
+        for name in ("instance_crn", "reason_code", "warning"):
+            if getattr(self, name):
+                body[name] = getattr(self, name)
         return body
 
 
@@ -94,9 +95,10 @@ class Enforcer:
                 retryable=True,
             )
         try:
-            return self._ensure(crn, correlation_id)
+            outcome = self._ensure(crn, correlation_id)
         finally:
             lock.release()
+        return replace(outcome, warning=HPCS_END_NOTE) if crn.service == "hs-crypto" else outcome
 
     def _ensure(self, crn: Crn, correlation_id: str) -> Outcome:
         target = str(crn)

@@ -30,6 +30,7 @@ def test_instance_ends_enabled(emulator, functions, which):
     r = post_json(fn.url, lifecycle_event(instance["crn"]))
     assert r.status_code == 200, r.text
     assert r.json()["outcome"] == "enabled"
+    assert ("2027-03-28" in r.json().get("warning", "")) is (which == "hs-crypto-us-south")
     assert dual_auth_enabled(emulator, instance) is True
     assert len(policy_calls(emulator, "PUT")) == 1
 
