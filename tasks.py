@@ -2,6 +2,8 @@
 
     python3 tasks.py demo    install runtime deps into .venv, then run the demo on the emulator
     python3 tasks.py test    install dev deps into .venv, then ruff, mypy and the test suite
+    python3 tasks.py newest  the test suite in .venv-newest, with the newest runtime releases the
+                             pins of functions-framework allow (a scheduled job's early warning)
 
 Each command creates `.venv` when missing and installs the pinned requirements file it needs,
 skipping the install when that file has not changed since the last one (a stamp in .venv).
@@ -54,7 +56,19 @@ def test(args: list[str]) -> None:
     run(PY, "-m", "pytest", *(args or ["-q", "-n", "2"]))
 
 
-COMMANDS = {"demo": demo, "test": test}
+def newest(args: list[str]) -> None:
+    venv = ROOT / ".venv-newest"
+    py = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if not py.exists():
+        run(sys.executable, "-m", "venv", venv)
+    run(py, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", ROOT / "requirements-dev.txt")
+    run(py, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--upgrade", "functions-framework",
+        "cloudevents", "httpx", "flask", "werkzeug", "gunicorn")
+    run(py, "-m", "pip", "freeze")
+    run(py, "-m", "pytest", *(args or ["-q", "-n", "2"]))
+
+
+COMMANDS = {"demo": demo, "test": test, "newest": newest}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
