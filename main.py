@@ -6,9 +6,14 @@ Run one target per process from the repository root, e.g.
 on import: a misconfigured process logs what is wrong and exits instead of serving.
 """
 
+import flask
+
 from functions.on_instance_created import on_instance_created
+from shared.edge import guard_framework_routes
 from shared.runtime import startup
 
 startup()
+if flask.has_app_context():  # functions-framework imports this module inside its app's context
+    guard_framework_routes(flask.current_app)
 
 __all__ = ["on_instance_created"]

@@ -141,16 +141,18 @@ def _words(raw: str) -> frozenset[str]:
 
 
 def _instance_ids(raw: str) -> frozenset[str]:
-    """Instance GUIDs, given as GUIDs or instance CRNs, lower-cased: exemption compares the GUID only,
+    """Instance GUIDs, given as GUIDs or instance CRNs, lower-cased. Exemption compares the GUID only,
     because the GUID alone is what the KMS call acts on (a CRN with another cname still names it)."""
     ids = set()
-    for word in _words(raw):
+    for number, word in enumerate(_words(raw), 1):
         try:
             guid = parse_crn(word).instance if word.startswith("crn:") else word
+            if word.startswith("crn:") and not parse_crn(word).is_instance:
+                raise InvalidTarget("names a resource inside an instance")
         except InvalidTarget:
-            raise ValueError(f"{word[:80]!r} is not an instance CRN") from None
+            raise ValueError(f"entry {number} is not an instance CRN") from None
         if not is_uuid(guid):
-            raise ValueError(f"{word[:80]!r} does not name an instance GUID")
+            raise ValueError(f"entry {number} does not name an instance GUID")
         ids.add(guid.lower())
     return frozenset(ids)
 

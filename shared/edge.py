@@ -36,6 +36,8 @@ from shared.responses import reply_for_error, reply_for_outcome
 from shared.retry import request_deadline
 from shared.runtime import Runtime, get_runtime
 
+MAX_DETAIL = 300
+
 
 @dataclass(frozen=True)
 class Inbound:
@@ -146,6 +148,7 @@ def serve(
             puts=outcome.puts,
             dry_run=settings.dry_run,
             warning=outcome.warning,
+            detail=outcome.detail,
         )
     except Exception as exc:  # noqa: BLE001 - the edge turns every failure into a JSON reply
         status, reply, reply_headers = reply_for_error(exc, correlation_id)
@@ -161,7 +164,25 @@ def serve(
         )
     audit.update(status=status, duration_ms=round((time.perf_counter() - started) * 1000, 1))
     log = runtime.log if runtime is not None else JsonLog()
+    if audit.get("detail"):
+        audit["detail"] = log.redact(audit["detail"])[:MAX_DETAIL]  # redact first: a cut could split a secret
     log.audit(**audit)
     return flask.Response(
         log.redact(json.dumps(reply)), status=status, headers=reply_headers, mimetype="application/json"
     )
+
+
+def guard_framework_routes(app: flask.Flask) -> None:
+    """Answer functions-framework's own routes (/robots.txt, /favicon.ico) in JSON, without reading the body.
+
+    The framework serves those two paths itself, outside our edge; a body sent to them would be
+    drained at the client's pace while holding a thread. Everything else reaches the function.
+    """
+
+    @app.before_request
+    def _refuse_framework_routes() -> flask.Response | None:
+        if flask.request.endpoint in (None, "run"):
+            return None
+        stop_reading(flask.request)
+        body = {"error": "not_found", "message": "no such path; send events to /"}
+        return flask.Response(json.dumps(body), status=404, mimetype="application/json")

@@ -12,6 +12,7 @@ token elsewhere. HPCS takes no new instances since 2026-03-28 and removes the re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,12 +42,14 @@ ALL_REGIONS = KP_REGIONS | HPCS_REGIONS
 HPCS_DOMAINS = (".hs-crypto.cloud.ibm.com", ".hs-crypto.appdomain.cloud")
 
 InstanceLookup = Callable[[Crn], Mapping[str, Any]]
+_NOT_IN_ENDPOINT = frozenset("?#;%@\\")
+_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 
 
 def check_region(crn: Crn, allowed: frozenset[str]) -> None:
     served = KP_REGIONS if crn.service == "kms" else HPCS_REGIONS
     if crn.location not in allowed or crn.location not in served:
-        raise RegionNotAllowed(f"region {crn.location!r} is not in the allow-list for {crn.service}")
+        raise RegionNotAllowed(f"region {crn.location[:40]!r} is not in the allow-list for {crn.service[:40]}")
 
 
 def key_protect_url(region: str, endpoint_type: str, override: str | None) -> str:
@@ -72,23 +75,27 @@ def broker_endpoint(answer: Mapping[str, Any], endpoint_type: str) -> str | None
 
 
 def trusted_hpcs_url(url: str, source: str) -> str:
-    """`url` as a base URL if it may receive our token: https on an IBM HPCS domain, or `source`'s origin.
+    """`url` as a base URL if it may receive our token, else EndpointError.
 
-    `source` is the configured URL the endpoint came from (Resource Controller or broker); a bare
-    host takes its scheme, so the emulator's plain-http loopback answers work as they are.
+    Trusted: https on an IBM HPCS domain with no path, or the origin of `source` — the configured
+    URL the endpoint came from (Resource Controller or broker; the emulator serves HPCS under a
+    path there). A bare host takes `source`'s scheme. Host names are plain ASCII DNS names;
+    anything that could steer the path or host (`?`, `#`, `;`, `%`, `@`, `\\`, spaces) is refused.
     """
-    if not url.isascii() or not url.isprintable() or any(c.isspace() or c == "\\" for c in url):
-        raise EndpointError("instance endpoint has characters a URL cannot have")
+    if not url.isascii() or not url.isprintable() or any(c in _NOT_IN_ENDPOINT or c.isspace() for c in url):
+        raise EndpointError("instance endpoint has characters an endpoint cannot have")
     if "://" not in url:
         url = f"{urlsplit(source).scheme}://{url}"
     try:
         parts = urlsplit(url)
-        _ = parts.port  # raises ValueError for a port that is not a number
-        trusted_ibm = parts.scheme == "https" and (parts.hostname or "").endswith(HPCS_DOMAINS)
-        trusted = trusted_ibm or _same_origin(url, source)
-    except ValueError:  # e.g. a port that is not a number
-        trusted = False
-    if not trusted or parts.query or parts.fragment or "@" in parts.netloc:
+        port = parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        raise EndpointError("instance endpoint is not a valid URL") from None
+    host = parts.hostname or ""
+    if not _HOST.fullmatch(host) or "xn--" in host or port == 0:
+        raise EndpointError("instance endpoint host is not a plain DNS name")
+    ibm = parts.scheme == "https" and host.endswith(HPCS_DOMAINS) and parts.path in ("", "/")
+    if not (ibm or _same_origin(url, source)):
         raise EndpointError("instance endpoint is outside the trusted HPCS domains")
     return url.rstrip("/")
 

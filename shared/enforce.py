@@ -9,7 +9,8 @@ off. Upstream failures become a `failed` Outcome carrying the reason code, never
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -41,6 +42,7 @@ class Outcome:
     puts: int = 0
     event_id: str | None = None
     warning: str | None = None
+    detail: str | None = None  # an upstream service's own words: logged, never replied
 
     def to_json(self) -> dict[str, object]:
         body: dict[str, object] = {"outcome": str(self.kind), "reason": self.reason}
@@ -60,17 +62,37 @@ def is_exempt(crn: Crn, exempt: frozenset[str]) -> bool:
 
 
 class InstanceLocks:
-    """One lock per instance GUID: concurrent deliveries for the same instance in one process run one
-    after another, so the second reads the first's result instead of sending a second PUT.
-    (Across processes the PUT is idempotent anyway.) One small lock per instance ever seen."""
+    """One lock per instance GUID while someone holds or waits for it: concurrent deliveries for the
+    same instance in one process run one after another, so the second reads the first's result
+    instead of sending a second PUT (across processes the PUT is idempotent anyway). Entries are
+    dropped when the last user leaves, so forged GUIDs cannot grow the table."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
 
-    def __call__(self, guid: str) -> threading.Lock:
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @contextmanager
+    def hold(self, guid: str, timeout: float) -> Iterator[bool]:
+        """Yields True once the instance's lock is held, False if `timeout` passed first."""
+        key = guid.lower()
         with self._guard:
-            return self._locks.setdefault(guid.lower(), threading.Lock())
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        acquired = lock.acquire(timeout=timeout)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                lock.release()
+            with self._guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
 
 
 @dataclass(frozen=True)
@@ -85,19 +107,16 @@ class Enforcer:
     def ensure_enabled(self, crn: Crn, correlation_id: str) -> Outcome:
         if is_exempt(crn, self.exempt):
             return Outcome(Kind.EXEMPT, "instance is on the exemption list", str(crn))
-        lock = self.locks(crn.instance)
-        if not lock.acquire(timeout=self.lock_wait):
-            return Outcome(
-                Kind.FAILED,
-                "another delivery for this instance is still running",
-                str(crn),
-                reason_code="BUSY",
-                retryable=True,
-            )
-        try:
+        with self.locks.hold(crn.instance, self.lock_wait) as held:
+            if not held:
+                return Outcome(
+                    Kind.FAILED,
+                    "another delivery for this instance is still running",
+                    str(crn),
+                    reason_code="BUSY",
+                    retryable=True,
+                )
             outcome = self._ensure(crn, correlation_id)
-        finally:
-            lock.release()
         return replace(outcome, warning=HPCS_END_NOTE) if crn.service == "hs-crypto" else outcome
 
     def _ensure(self, crn: Crn, correlation_id: str) -> Outcome:
@@ -129,5 +148,6 @@ class Enforcer:
                 retryable=exc.retryable,
                 retry_after=exc.retry_after,
                 puts=puts,
+                detail=exc.detail,
             )
         return Outcome(Kind.ENABLED, f"dualAuthDelete enabled and read back; {EXISTING_KEYS_NOTE}", target, puts=puts)

@@ -20,10 +20,18 @@
 Request errors carry the HTTP status the caller gets. Upstream errors carry the upstream status
 and whether the same call may succeed later (429, 5xx other than 501, connection trouble); the
 response mapping (shared/responses.py) turns retryable ones into 503 so the platform redelivers.
-Messages never contain secrets: they are built from codes, names and statuses only.
+Messages never contain secrets: they are built from codes, names and statuses only. What an
+upstream service said in its own words goes to `detail`, which is logged (redacted) but never
+sent back to a caller.
 """
 
 from __future__ import annotations
+
+import re
+
+# What IBM's reason and error codes look like (UNAUTHORIZED_ERR, BXNIM0415E); an upstream "code"
+# of any other shape is not echoed, the HTTP status stands in for it.
+REASON_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 
 
 class DualAuthError(Exception):
@@ -98,11 +106,13 @@ class UpstreamError(DualAuthError):
         code: str | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message, code=code)
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+        self.detail = detail
 
 
 class IamError(UpstreamError):
@@ -121,8 +131,11 @@ class KmsError(UpstreamError):
         correlation_id: str | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        detail: str | None = None,
     ) -> None:
-        super().__init__(message, status=status, code=reason_code, retryable=retryable, retry_after=retry_after)
+        super().__init__(
+            message, status=status, code=reason_code, retryable=retryable, retry_after=retry_after, detail=detail
+        )
         self.reason_code = reason_code
         self.correlation_id = correlation_id
 

@@ -141,51 +141,60 @@ def _quoted(value: str) -> str:
     return repr(value if len(value) <= 80 else value[:77] + "...")
 
 
+MISSING = object()
+NOT_TEXT = "<not a non-empty string>"
+
+
 def _dig(data: Mapping[str, Any], *path: str) -> object:
+    """The value at `path`, or MISSING when a key is absent (a JSON null is a value, not absence)."""
     value: object = data
     for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
+        if not isinstance(value, Mapping) or key not in value:
+            return MISSING
+        value = value[key]
     return value
+
+
+def _field(value: object) -> str | None:
+    """An event field: None when absent; a field present with any other value than a non-empty
+    string reads as NOT_TEXT, so that `"outcome": {"result": "failure"}` is not taken for absent."""
+    if value is MISSING:
+        return None
+    return value if isinstance(value, str) and value else NOT_TEXT
+
+
+def _crn(value: object) -> Crn | None:
+    return None if value is MISSING else parse_crn(value)
 
 
 def _from_payload(envelope: str, attributes: Mapping[str, Any], data: Mapping[str, Any]) -> ProvisioningEvent:
     event_id, ce_type = _text(attributes.get("id")), _text(attributes.get("type"))
     event_id = event_id[:200] if event_id else None
     if "event_type" in data or "event_properties" in data:
-        crn_text = _dig(data, "event_properties", "crn")
         return ProvisioningEvent(
             shape="en-lifecycle",
-            event_type=_text(data.get("event_type")),
-            action=_text(_dig(data, "context", "activity", "action")),
-            outcome=_text(_dig(data, "context", "activity", "outcome")),
-            operation_type=_text(_dig(data, "event_properties", "last_operation", "type")),
-            operation_state=_text(_dig(data, "event_properties", "last_operation", "state")),
-            crn=None if crn_text is None else parse_crn(crn_text),
+            event_type=_field(_dig(data, "event_type")),
+            action=_field(_dig(data, "context", "activity", "action")),
+            outcome=_field(_dig(data, "context", "activity", "outcome")),
+            operation_type=_field(_dig(data, "event_properties", "last_operation", "type")),
+            operation_state=_field(_dig(data, "event_properties", "last_operation", "state")),
+            crn=_crn(_dig(data, "event_properties", "crn")),
             envelope=envelope,
             event_id=event_id,
             ce_type=ce_type,
         )
     if "action" in data and "target" in data:
-        crn_text = _dig(data, "target", "id")
         return ProvisioningEvent(
             shape="activity-tracker",
-            action=_text(data.get("action")),
-            outcome=_text(data.get("outcome")),
-            crn=None if crn_text is None else parse_crn(crn_text),
+            action=_field(_dig(data, "action")),
+            outcome=_field(_dig(data, "outcome")),
+            crn=_crn(_dig(data, "target", "id")),
             envelope=envelope,
             event_id=event_id,
             ce_type=ce_type,
         )
-    crn_text = next((data[k] for k in ("instance_crn", "resource_crn", "crn") if k in data), None)
-    return ProvisioningEvent(
-        envelope=envelope,
-        shape="plain",
-        event_id=event_id,
-        ce_type=ce_type,
-        crn=None if crn_text is None else parse_crn(crn_text),
-    )
+    crn_value = next((data[k] for k in ("instance_crn", "resource_crn", "crn") if k in data), MISSING)
+    return ProvisioningEvent(envelope=envelope, shape="plain", event_id=event_id, ce_type=ce_type, crn=_crn(crn_value))
 
 
 def ce_subtype(ce_type: str | None) -> str | None:
@@ -219,7 +228,7 @@ def select_target(event: ProvisioningEvent) -> Crn | str:
     if event.crn is None:
         return "event names no instance CRN"
     if not event.crn.is_kms:
-        return f"{event.crn.service} instances are not Key Protect or HPCS"
+        return f"{_quoted(event.crn.service)} instances are not Key Protect or HPCS"
     if not event.crn.is_instance:
         return "CRN names a resource inside an instance, not an instance"
     return require_kms_instance(event.crn)

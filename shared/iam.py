@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from shared.errors import IamError
+from shared.errors import REASON_CODE, IamError
 from shared.retry import RetryPolicy, call_timeout, is_retryable_status, parse_retry_after, send
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
@@ -140,12 +140,14 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 def _iam_error(response: httpx.Response) -> IamError:
     body = _json(response)
-    code = body.get("errorCode") if isinstance(body.get("errorCode"), str) else None
-    message = body.get("errorMessage") if isinstance(body.get("errorMessage"), str) else "no message"
+    code = body.get("errorCode")
+    code = code if isinstance(code, str) and REASON_CODE.fullmatch(code) else f"iam_http_{response.status_code}"
+    message = body.get("errorMessage")
     return IamError(
-        f"IAM token request failed: HTTP {response.status_code} {code or ''} {message}".replace("  ", " "),
+        f"IAM token request failed: HTTP {response.status_code} {code}",
         status=response.status_code,
-        code=code or f"iam_http_{response.status_code}",
+        code=code,
+        detail=message if isinstance(message, str) else None,
         retryable=is_retryable_status(response.status_code),
         retry_after=parse_retry_after(response.headers.get("retry-after")),
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from shared.errors import KmsError
+from shared.errors import REASON_CODE, KmsError
 from shared.iam import TokenProvider
 from shared.retry import RetryPolicy, call_timeout, is_retryable_status, parse_retry_after, send
 
@@ -73,7 +73,8 @@ def dual_auth_state(body: Any) -> bool | None:
         raise KmsError("policy response `resources` is not a list", reason_code="unexpected_response")
     for resource in resources:
         if isinstance(resource, Mapping) and resource.get("policy_type") == DUAL_AUTH:
-            enabled = (resource.get("policy_data") or {}).get("enabled")
+            data = resource.get("policy_data")
+            enabled = data.get("enabled") if isinstance(data, Mapping) else None
             if not isinstance(enabled, bool):
                 raise KmsError("dualAuthDelete entry has no boolean `enabled`", reason_code="unexpected_response")
             return enabled
@@ -94,15 +95,18 @@ def parse_error(response: httpx.Response, correlation_id: str) -> KmsError:
             message = reasons[0].get("message") or message
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         pass
-    reason_code = reason_code if isinstance(reason_code, str) else f"HTTP_{status}"
-    text = message if isinstance(message, str) else response.reason_phrase
+    if not isinstance(reason_code, str) or not REASON_CODE.fullmatch(reason_code):
+        reason_code = f"HTTP_{status}"
     return KmsError(
-        f"KMS answered {status} {reason_code}: {text[:200]}",
+        f"KMS answered {status} {reason_code}",
         status=status,
         reason_code=reason_code,
         correlation_id=response.headers.get("correlation-id") or correlation_id,
-        retryable=is_retryable_status(status),
+        # KMS answers 401 both to an expired token and to a caller without access, and a new
+        # instance's access may take a moment to reach the service ID: let the platform redeliver.
+        retryable=is_retryable_status(status) or status == 401,
         retry_after=parse_retry_after(response.headers.get("retry-after")),
+        detail=message if isinstance(message, str) else None,
     )
 
 
@@ -149,6 +153,8 @@ class KmsClient:
 
         try:
             return send(self._retry, do)
+        except (httpx.InvalidURL, ValueError):  # e.g. a host IDNA cannot encode
+            raise KmsError("KMS endpoint URL is not valid", reason_code="invalid_endpoint") from None
         except httpx.TransportError as exc:
             raise KmsError(
                 f"KMS unreachable ({type(exc).__name__})",

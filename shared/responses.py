@@ -5,7 +5,8 @@
 | compliant / enabled / would_enable / exempt      | 200    | is done                  |
 | ignored (not an event for us)                    | 200    | is done                  |
 | failed, transient (KMS/IAM 429, 5xx, timeout)    | 503 + Retry-After | redelivers    |
-| failed, permanent (e.g. missing Manager role)    | 424    | gives up; the audit line keeps the reason |
+| failed, KMS 401 (expired token or no access yet) | 503 + Retry-After | redelivers |
+| failed, permanent (e.g. KMS 403, 404, 501)        | 424    | gives up; the audit line keeps the reason |
 | caller's mistake (bad body, CRN, content type)   | 400 / 413 / 415 / 422 | gives up  |
 | missing or wrong shared secret / signature       | 401    | gives up                 |
 | our own settings invalid                         | 500    | redelivers; logs name the bad variables |
@@ -21,11 +22,13 @@ from shared.enforce import Kind, Outcome
 from shared.errors import ConfigError, DualAuthError, RequestError, UpstreamError
 
 DEFAULT_RETRY_AFTER = 5
+MAX_RETRY_AFTER = 300  # an upstream asking for hours is not passed on as is
 Reply = tuple[int, dict[str, Any], dict[str, str]]
 
 
 def _retry_after(seconds: float | None) -> dict[str, str]:
-    return {"Retry-After": str(max(1, math.ceil(seconds if seconds is not None else DEFAULT_RETRY_AFTER)))}
+    wait = seconds if seconds is not None else DEFAULT_RETRY_AFTER
+    return {"Retry-After": str(min(MAX_RETRY_AFTER, max(1, math.ceil(wait))))}
 
 
 def outcome_status(outcome: Outcome) -> int:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.integration.conftest import post_json
+from tests.integration.conftest import audit_lines, post_json
 from tests.integration.kit import fault, instances, journal, lifecycle_event, policy_calls
 
 SLOW = {"DUALAUTH_BODY_READ_SECONDS": "1"}
@@ -163,28 +163,60 @@ def test_concurrent_duplicates_send_one_put(emulator, functions):
     assert len(policy_calls(emulator, "PUT")) == 1
 
 
-def test_upstream_error_text_is_redacted_in_the_reply(emulator, functions):
-    """A KMS error message that echoes the API key or a bearer token does not carry them into the reply."""
+def test_upstream_error_text_never_reaches_the_reply_and_is_redacted_in_logs(emulator, functions):
+    """KMS error text quoting the API key or a token stays out of the reply, and is masked whole in the audit
+    line even where the line's length cap would have cut the key in two."""
     fn = functions.get()
+    message = "x" * 180 + " emu-apikey-dualauth-functions Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig"
     body = {
         "metadata": {"collectionType": "application/vnd.ibm.kms.error+json", "collectionTotal": 1},
         "resources": [
-            {
-                "errorMsg": "Forbidden",
-                "reasons": [
-                    {
-                        "code": "UNAUTHORIZED_ERR",
-                        "status": 403,
-                        "message": "emu-apikey-dualauth-functions Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig",
-                    }
-                ],
-            }
+            {"errorMsg": "Forbidden", "reasons": [{"code": "UNAUTHORIZED_ERR", "status": 403, "message": message}]}
         ],
     }
     fault(emulator, method="GET", path="/api/v2/instance/policies", status=403, body=body, times=1)
     r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-us-south"]["crn"]))
-    assert r.status_code == 424
-    assert "emu-apikey-dualauth-functions" not in r.text and "eyJhbGciOiJIUzI1NiJ9" not in r.text
+    assert r.status_code == 424 and r.json()["reason_code"] == "UNAUTHORIZED_ERR"
+    assert "apikey" not in r.text and "eyJ" not in r.text and "xxxx" not in r.text
+    audit = audit_lines(fn)[-1]
+    assert (
+        audit["detail"].startswith("xxx")
+        and "emu-apikey-dualauth" not in fn.output()
+        and "eyJhbGciOiJIUzI1NiJ9" not in fn.output()
+    )
+
+
+def test_odd_upstream_codes_and_retry_after_are_not_reflected(emulator, functions):
+    """A 5,000-character reason code is replaced by HTTP_<status>; a Retry-After of decades is capped at 300 s."""
+    fn = functions.get(DUALAUTH_RETRY_MAX="0")
+    body = {"resources": [{"errorMsg": "x", "reasons": [{"code": "Z" * 5000}]}]}
+    fault(emulator, method="GET", path="/api/v2/instance/policies", status=400, body=body, times=1)
+    r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-us-south"]["crn"]))
+    assert r.json()["reason_code"] == "HTTP_400"
+    fault(
+        emulator, method="GET", path="/api/v2/instance/policies", status=429, headers={"Retry-After": "999999"}, times=1
+    )
+    r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-us-south"]["crn"]))
+    assert r.status_code == 503 and r.headers["retry-after"] == "300"
+
+
+def test_framework_paths_answer_json_without_waiting_for_the_body(emulator, functions):
+    """/favicon.ico and /robots.txt answer a JSON 404 at once, and trickling bodies to them starves nothing."""
+    fn = functions.get()
+    parts = urlsplit(fn.url)
+    held = []
+    for path in ("/favicon.ico", "/robots.txt") * 6:
+        sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n{{".encode())
+        answer = answer_of(sock, timeout=10)
+        assert status_of(answer) == 404 and b"application/json" in answer
+        held.append(sock)
+    try:
+        r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-us-south"]["crn"]))
+        assert r.status_code == 200 and r.json()["outcome"] == "enabled"
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def test_forged_events_for_unknown_instances_cost_no_token_exchange(emulator, functions):
@@ -195,7 +227,7 @@ def test_forged_events_for_unknown_instances_cost_no_token_exchange(emulator, fu
     httpx.delete(emulator.url + "/emulator/journal")
     for n in range(5):
         forged = base.rsplit(":", 3)[0] + f":0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c{n:02d}::"
-        assert post_json(fn.url, lifecycle_event(forged)).status_code == 424
+        assert post_json(fn.url, lifecycle_event(forged)).status_code == 503
     calls = journal(emulator)
     assert sum(1 for c in calls if c["path"].endswith("/token")) == 0
     assert len(policy_calls(emulator, "GET")) == 5

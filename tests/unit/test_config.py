@@ -60,7 +60,9 @@ def test_exemptions_are_normalised_to_lower_case_guids():
     assert s.exempt_instances == frozenset({guid.lower(), "2b7c9d4e-1f3a-4b5c-8d6e-7f8091a2b3c4"})
     with pytest.raises(ConfigError) as err:
         Settings.from_env({"IBMCLOUD_API_KEY": "k", "DUALAUTH_EXEMPT_INSTANCES": "my-instance crn:v1:bad"})
-    assert "DUALAUTH_EXEMPT_INSTANCES" in str(err.value)
+    assert "DUALAUTH_EXEMPT_INSTANCES" in str(err.value) and "my-instance" not in str(err.value)
+    with pytest.raises(ConfigError):
+        Settings.from_env({"IBMCLOUD_API_KEY": "k", "DUALAUTH_EXEMPT_INSTANCES": crn.replace("::", ":key:k1")})
 
 
 def test_trusted_profile_instead_of_api_key():

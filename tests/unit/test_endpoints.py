@@ -87,6 +87,13 @@ def test_no_endpoint_anywhere_is_an_endpoint_error():
         "https://evil.com:443\\.hs-crypto.cloud.ibm.com",
         "https://evil.com\t.hs-crypto.cloud.ibm.com",
         "https://api.us-south.hs-crypto.cloud.ibm.com:notaport",
+        "https://xn--x.hs-crypto.cloud.ibm.com",
+        "https://evil.com;.hs-crypto.cloud.ibm.com",
+        "https://evil%40x.hs-crypto.cloud.ibm.com",
+        "https://x.hs-crypto.appdomain.cloud/api/v2/keys#",
+        "https://x.hs-crypto.appdomain.cloud/other",
+        "https://x.hs-crypto.appdomain.cloud?",
+        "http://127.0.0.1:9000/hpcs/x/api/v2/keys#",
     ],
 )
 def test_untrusted_endpoints_are_refused(endpoint):

@@ -108,6 +108,11 @@ def test_structured_data_base64():
         (cadf(action="kms.instance-policies.write"), "not an instance create"),
         (cadf(f"crn:v1:bluemix:public:kms:us-south:a/{ACCOUNT}:{GUID}:key:k1", "kms.instance.create"), "inside"),
         ({"hello": "world"}, "does not say"),
+        (cadf(outcome={"result": "failure"}), "not success"),
+        (cadf(outcome=None), "not success"),
+        (cadf(outcome=""), "not success"),
+        (lifecycle(op=("create", {"x": 1})), "not a succeeded create"),
+        ({**cadf(), "action": 7}, "not an instance create"),
     ],
 )
 def test_events_that_are_not_ours_are_ignored_with_a_reason(payload, reason):
@@ -139,6 +144,7 @@ def test_events_that_are_not_ours_are_ignored_with_a_reason(payload, reason):
         (JSON, body(en_event(lifecycle("crn:v1:bluemix"))), InvalidTarget),
         (JSON, body(en_event(lifecycle(KP.replace(GUID, GUID + "\r\nx")))), InvalidTarget),
         (JSON, body(cadf({"not": "a string"})), InvalidTarget),
+        (JSON, body(cadf(None)), InvalidTarget),
         (JSON, b"[" * 5000 + b"]" * 5000, InvalidEvent),
         (JSON, b'{"data": ' + b"[" * 5000 + b"]" * 5000 + b"}", InvalidEvent),
         (

@@ -161,3 +161,49 @@ def test_401_on_a_fresh_token_is_not_retried():
     kms = ScriptedKms(gets=[(401, {})])
     outcome = enforcer(kms).ensure_enabled(CRN, "cid")
     assert outcome.kind is Kind.FAILED and kms.calls == ["GET"]
+
+
+def test_instance_locks_serialise_and_leave_no_entries():
+    """Two holders of one GUID run one after another; the table is empty once both leave."""
+    import threading
+    import time
+
+    from shared.enforce import InstanceLocks
+
+    locks, order = InstanceLocks(), []
+
+    def worker(name):
+        with locks.hold(GUID.upper() if name == "b" else GUID, timeout=5) as held:
+            order.append((name, "in", held))
+            time.sleep(0.05)
+            order.append((name, "out", held))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [step for _, step, _ in order] == ["in", "out", "in", "out"] and len(locks) == 0
+
+
+def test_instance_lock_wait_is_bounded():
+    """A holder that waits past its timeout is told so, and the table still empties."""
+    from shared.enforce import InstanceLocks
+
+    locks = InstanceLocks()
+    with locks.hold(GUID, timeout=1) as first:
+        with locks.hold(GUID, timeout=0.05) as second:
+            assert first is True and second is False
+    assert len(locks) == 0
+
+
+def test_malformed_policy_answers_are_errors_not_crashes():
+    """policy_data that is not an object, or resources that are not objects, give a KmsError."""
+    import pytest
+
+    from shared.errors import KmsError
+
+    for bad in ({"resources": [{"policy_type": "dualAuthDelete", "policy_data": "x"}]}, {"resources": "x"}, [1]):
+        with pytest.raises(KmsError):
+            dual_auth_state(bad)
+    assert dual_auth_state({"resources": [1, "x", None]}) is None
