@@ -7,7 +7,7 @@
 | failed, transient (KMS/IAM 429, 5xx, timeout)    | 503 + Retry-After | redelivers    |
 | failed, KMS 401 (expired token or no access yet) | 503 + Retry-After | redelivers |
 | failed, permanent (e.g. KMS 403, 404, 501)        | 424    | gives up; the audit line keeps the reason |
-| caller's mistake (bad body, CRN, content type)   | 400 / 413 / 415 / 422 | gives up  |
+| caller's mistake (bad body, CRN, content type)   | 400 / 405 / 408 / 413 / 415 / 422 | gives up |
 | missing or wrong shared secret / signature       | 401    | gives up                 |
 | our own settings invalid                         | 500    | redelivers; logs name the bad variables |
 | a bug                                            | 500    | redelivers               |
@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from shared.enforce import Kind, Outcome
-from shared.errors import ConfigError, DualAuthError, RequestError, UpstreamError
+from shared.errors import DualAuthError, RequestError, UpstreamError
 
 DEFAULT_RETRY_AFTER = 5
 MAX_RETRY_AFTER = 300  # an upstream asking for hours is not passed on as is
@@ -44,18 +44,15 @@ def reply_for_outcome(outcome: Outcome, correlation_id: str) -> Reply:
 
 
 def reply_for_error(exc: BaseException, correlation_id: str) -> Reply:
+    if not isinstance(exc, DualAuthError):  # a bug: no detail leaves the process
+        return (
+            500,
+            {"error": "internal_error", "message": "unexpected error; see logs", "correlation_id": correlation_id},
+            {},
+        )
+    body = {"error": exc.code, "message": exc.message, "correlation_id": correlation_id}
     if isinstance(exc, RequestError):
-        return exc.status, {"error": exc.code, "message": exc.message, "correlation_id": correlation_id}, {}
-    if isinstance(exc, ConfigError):
-        body = {"error": exc.code, "message": exc.message, "correlation_id": correlation_id}
-        return 500, body, {}
+        return exc.status, body, {}
     if isinstance(exc, UpstreamError):
-        body = {"error": exc.code, "message": exc.message, "correlation_id": correlation_id}
         return (503, body, _retry_after(exc.retry_after)) if exc.retryable else (424, body, {})
-    if isinstance(exc, DualAuthError):
-        return 500, {"error": exc.code, "message": exc.message, "correlation_id": correlation_id}, {}
-    return (
-        500,
-        {"error": "internal_error", "message": "unexpected error; see logs", "correlation_id": correlation_id},
-        {},
-    )
+    return 500, body, {}  # ConfigError and the like: ours to fix, worth a redelivery once fixed
