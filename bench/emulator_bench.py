@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -26,7 +25,7 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-READY = "dualauth-emulator listening on "
+sys.path.insert(0, str(ROOT))
 KP_US = "2b7c9d4e-1f3a-4b5c-8d6e-7f8091a2b3c4"
 APIKEY = "emu-apikey-dualauth-functions"
 PATH = "/api/v2/instance/policies"
@@ -35,22 +34,13 @@ BODY = json.dumps({"metadata": {"collectionType": "application/vnd.ibm.kms.polic
 
 
 def start_subprocess() -> tuple[str, Callable[[], None]]:
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0"], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith(READY):
-        proc.kill()
-        raise SystemExit(f"emulator did not start: {line!r}")
+    from stack import start_emulator
 
-    def stop() -> None:
-        proc.terminate()
-        proc.wait(timeout=10)
-    return line[len(READY):].strip(), stop
+    emulator = start_emulator()
+    return emulator.url, emulator.stop
 
 
 def start_in_process() -> tuple[str, Callable[[], None]]:
-    sys.path.insert(0, str(ROOT))
     from emulator import Options, start
 
     running = start(Options(port=0))
