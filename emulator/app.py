@@ -12,6 +12,7 @@ from emulator import (
     kms_key_policies,
     kms_keys,
     kms_policies,
+    registrations,
     resource_controller,
 )
 from emulator.delivery import Deliveries
@@ -34,7 +35,7 @@ class Emulator:
         self._offsets = itertools.count(1)
         self.router = Router()
         for module in (iam, kms_policies, kms_keys, kms_key_actions, kms_key_policies, resource_controller,
-                       control):
+                       control, registrations):
             module.register(self.router, self)
 
     def next_offset(self) -> int:

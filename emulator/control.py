@@ -49,7 +49,7 @@ def _json(req: Request, default: Any = None) -> Any:
         raise ControlError(400, "body is not valid JSON") from exc
 
 
-def _object(req: Request) -> dict[str, Any]:
+def json_object(req: Request) -> dict[str, Any]:
     doc = _json(req, {})
     if not isinstance(doc, dict):
         raise ControlError(400, "body must be a JSON object")
@@ -73,6 +73,7 @@ def state(emu: Emulator, req: Request) -> Response:
                 auth = key.get("_auth")
                 view["pendingAuthorization"] = (
                     {"by": auth["by"], "expires": iso(auth["expires"])} if auth and auth["expires"] > now else None)
+                view["registrations"] = int(key.get("_registrations") or 0)
                 keys.append(view)
             instances.append({**inst, "policies": list(world["policies"][inst["guid"]].values()), "keys": keys})
         body = {
@@ -135,7 +136,7 @@ def _send_event(emu: Emulator, inst: dict[str, Any], verb: str, spec: dict[str, 
 
 def provision(emu: Emulator, req: Request) -> Response:
     """POST /emulator/instances: 201 {"instance": <RC record>, "delivery": id|null}."""
-    spec = _object(req)
+    spec = json_object(req)
     problems = _check_provision(spec)
     with emu.store.lock:
         if isinstance(spec.get("guid"), str) and spec["guid"] in emu.store.world["instances"]:
@@ -149,7 +150,7 @@ def provision(emu: Emulator, req: Request) -> Response:
 
 def deprovision(emu: Emulator, req: Request) -> Response:
     """DELETE /emulator/instances/{guid}: state removed; the delete event goes to the sink."""
-    spec = _object(req)
+    spec = json_object(req)
     problems = [p for p in _check_provision({"service": "kms", **spec}) if "service" not in p]
     if problems:
         raise ControlError(400, "invalid request", problems)
@@ -205,7 +206,7 @@ def expire_tokens(emu: Emulator, req: Request) -> Response:
 
 
 def set_rate_limit(emu: Emulator, req: Request) -> Response:
-    spec = _object(req)
+    spec = json_object(req)
     inst, per, retry = spec.get("instance"), spec.get("per_second"), spec.get("retry_after", 1)
     problems = []
     if not isinstance(inst, str) or not inst:
@@ -234,14 +235,14 @@ def get_settings(emu: Emulator, req: Request) -> Response:
 
 
 def patch_settings(emu: Emulator, req: Request) -> Response:
-    problems = emu.options.apply(_object(req))
+    problems = emu.options.apply(json_object(req))
     if problems:
         raise ControlError(400, "invalid settings", problems)
     return Response.json(200, emu.options.switches())
 
 
 def advance_clock(emu: Emulator, req: Request) -> Response:
-    seconds = _object(req).get("advance_seconds")
+    seconds = json_object(req).get("advance_seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise ControlError(400, "advance_seconds must be a number")
     with emu.store.lock:

@@ -25,6 +25,8 @@ POLICY_NOT_CREATED = f"Bad Request: Instance policy could not be created. {REASO
 KEY_NOT_CREATED = f"Bad Request: Key could not be created. {REASONS}"
 KEY_POLICY_NOT_CREATED = f"Bad Request: Policy could not be created. {REASONS}"
 ACTION_CONFLICT = f"Conflict: Action could not be performed on key. {REASONS}"
+KEY_NOT_CREATED_CONFLICT = f"Conflict: Key could not be created. {REASONS}"
+KEY_NOT_DELETED_CONFLICT = f"Conflict: Key could not be deleted. {REASONS}"
 AUTHS_NOT_MET = ("Conflict: 1 prior authorization(s) are required for deletion: Key could not be deleted. "
                  + REASONS)
 
@@ -113,6 +115,26 @@ def not_dual_auth() -> KmsError:
 def authorizations_not_met() -> KmsError:
     return KmsError(409, "AUTHORIZATIONS_NOT_MET", "Number of authorizations required to delete is not met",
                     AUTHS_NOT_MET)
+
+
+def key_create_import_access(kind: str) -> KmsError:
+    """409 KEY_CREATE_IMPORT_ACCESS_ERR (code confirmed, §5.2; errorMsg/message wording composed).
+
+    ``kind`` is the policy attribute that is false: create_root_key, import_standard_key, ...
+    """
+    verb, key = kind.split("_", 1)
+    what = f"{'Creating' if verb == 'create' else 'Importing'} a {key.replace('_', ' ')}"
+    return KmsError(409, "KEY_CREATE_IMPORT_ACCESS_ERR",
+                    f"{what} is not allowed by the keyCreateImportAccess instance policy ({kind} is false)",
+                    KEY_NOT_CREATED_CONFLICT)
+
+
+def protected_resource() -> KmsError:
+    """409 PROTECTED_RESOURCE_ERR, target query_param force (code and target confirmed, §4; wording composed)."""
+    return KmsError(409, "PROTECTED_RESOURCE_ERR",
+                    "The key is protecting one or more cloud resources (it has registrations); "
+                    "use the force query parameter to delete it anyway",
+                    KEY_NOT_DELETED_CONFLICT, {"type": "query_param", "name": "force"})
 
 
 def not_found_route() -> KmsError:

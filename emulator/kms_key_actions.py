@@ -3,7 +3,10 @@
 ``POST /keys/{id}/actions/<action>`` and the legacy ``POST /keys/{id}?action=<action>``:
 setKeyForDeletion / unsetKeyForDeletion (Writer, 204, 7-day window), enable / disable (Manager).
 ``DELETE /keys/{id}`` (Manager): a dual-auth key needs a live authorization by *another* user,
-else 409 AUTHORIZATIONS_NOT_MET; ``prefer`` picks 200 + body or 204; a second delete is 410.
+else 409 AUTHORIZATIONS_NOT_MET; then a key with registrations needs ``?force=true``, else 409
+PROTECTED_RESOURCE_ERR (dual auth is checked first: ``force`` never replaces the second
+authorization, and a refused DELETE leaves a pending authorization in place); ``prefer`` picks
+200 + body or 204; a second delete is 410.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from emulator.kms_errors import (
     invalid_state,
     not_dual_auth,
     not_found_route,
+    protected_resource,
 )
 from emulator.kms_keys import auth_pending, find_key, key_collection, render
+from emulator.registrations import force_requested, registrations
 from emulator.state import iso
 from emulator.web import Request, Response, Router
 
@@ -76,6 +81,7 @@ def legacy_key_action(emu: Emulator, req: Request) -> Response:
 def delete_key(emu: Emulator, req: Request) -> Response:
     """DELETE /api/v2/keys/{id}: the second authorization of a dual-auth key."""
     ctx = authorize(emu, req, MANAGER)
+    force = force_requested(req)
     now = emu.store.now()
     with emu.store.lock:
         key = find_key(emu, ctx, req, verb="deleted")
@@ -83,6 +89,8 @@ def delete_key(emu: Emulator, req: Request) -> Response:
             auth = key.get("_auth")
             if not auth_pending(key, now) or auth is None or auth["by"] == ctx.caller.iam_id:
                 raise authorizations_not_met()
+        if registrations(key) and not force:
+            raise protected_resource()
         key.update(state=5, deleted=True, deletionDate=iso(now), deletedBy=ctx.caller.iam_id,
                    lastUpdateDate=iso(now))
         key["_auth"] = None

@@ -1,8 +1,10 @@
 """Keys: create (``/keys`` and ``/keys_with_policy_overrides``), list, count (HEAD), get, metadata (§3).
 
-A key inherits ``dualAuthDelete`` from the instance policy at creation time only. Stored keys are
-plain dicts; fields starting with ``_`` are internal (dual-auth flag, pending authorization, key
-policies, payload) and are never sent.
+A key inherits ``dualAuthDelete`` from the instance policy at creation time only. An enabled
+``keyCreateImportAccess`` instance policy refuses the kinds it switches off (409
+KEY_CREATE_IMPORT_ACCESS_ERR), on both create paths, after body validation and before alias checks.
+Stored keys are plain dicts; fields starting with ``_`` are internal (dual-auth flag, pending
+authorization, key policies, payload, registration count) and are never sent.
 """
 
 from __future__ import annotations
@@ -16,8 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.kms_auth import MANAGER, READER, WRITER, KmsContext, authorize, check_content_type
 from emulator.kms_decode import collection, expect, parse_body
-from emulator.kms_errors import KEY_NOT_CREATED, KmsError, invalid_field, invalid_query, key_deleted, key_not_found
-from emulator.kms_policies import dual_auth_enabled
+from emulator.kms_errors import (
+    KEY_NOT_CREATED,
+    KEY_NOT_CREATED_CONFLICT,
+    KmsError,
+    invalid_field,
+    invalid_query,
+    key_create_import_access,
+    key_deleted,
+    key_not_found,
+)
+from emulator.kms_policies import create_import_denied, dual_auth_enabled
 from emulator.state import iso
 from emulator.web import Request, Response, Router
 
@@ -108,11 +119,14 @@ def _create(emu: Emulator, req: Request, overrides: bool) -> Response:
             raise invalid_field("payload", "a base64 encoded key material", E) from exc
     now = emu.store.now()
     with emu.store.lock:
+        denied = create_import_denied(emu, ctx.guid, bool(res.get("extractable")), payload is not None)
+        if denied:
+            raise key_create_import_access(denied)
         keys = emu.store.world["keys"][ctx.guid]
         taken = {a for k in keys if not k["deleted"] for a in k.get("aliases", [])}
         if taken & set(aliases):
             raise KmsError(409, "KEY_ALIAS_NOT_UNIQUE_ERR", "One or more aliases are already in use",
-                           "Conflict: Key could not be created. Please see `reasons` for more details.")
+                           KEY_NOT_CREATED_CONFLICT)
         inherited = dual_auth_enabled(emu, ctx.guid)
         dual = inherited
         override = res.get("dualAuthDelete") if overrides else None

@@ -193,6 +193,20 @@ def dual_auth_enabled(emu: Emulator, guid: str) -> bool:
     return bool(pol and pol["policy_data"].get("enabled"))
 
 
+def create_import_denied(emu: Emulator, guid: str, extractable: bool, imported: bool) -> str | None:
+    """The keyCreateImportAccess attribute that forbids this key kind, or None when allowed.
+
+    Root/standard = ``extractable`` false/true; import = a ``payload`` was sent. Attributes default
+    to true when missing; ``enforce_token`` is stored but not enforced (no import tokens here).
+    """
+    pol = emu.store.world["policies"].get(guid, {}).get("keyCreateImportAccess")
+    if not pol or not pol["policy_data"].get("enabled"):
+        return None
+    attr = f"{'import' if imported else 'create'}_{'standard' if extractable else 'root'}_key"
+    allowed = (pol["policy_data"].get("attributes") or {}).get(attr, True)
+    return None if allowed else attr
+
+
 def register(router: Router, emu: Emulator) -> None:
     router.add("GET", "/api/v2/instance/policies", lambda req: get_policies(emu, req))
     router.add("PUT", "/api/v2/instance/policies", lambda req: put_policies(emu, req))
