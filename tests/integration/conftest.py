@@ -11,7 +11,6 @@ import pytest
 
 from stack import Process, emulator_env, start_function
 
-ACCOUNT_KEYS = {"functions": "emu-apikey-dualauth-functions", "reader": "emu-apikey-carol-reader"}
 
 
 class Functions:
