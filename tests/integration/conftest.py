@@ -12,7 +12,6 @@ import pytest
 from stack import Process, emulator_env, start_function
 
 
-
 class Functions:
     """Starts each distinct function configuration once per session and stops them all at the end."""
 
