@@ -55,7 +55,6 @@ class TokenProvider:
         self._fetched_at = 0.0
         self._refresh_at = 0.0
         self._expires_at = 0.0
-        self.fetches = 0
 
     def token(self) -> str:
         now = self._clock()
@@ -104,7 +103,6 @@ class TokenProvider:
 
     def _fetch(self) -> None:
         form = self._form()
-        self.fetches += 1
         started = self._clock()
         try:
             response = send(
@@ -113,7 +111,7 @@ class TokenProvider:
                     self._url,
                     data=form,
                     headers={"Accept": "application/json"},
-                    timeout=call_timeout(self._http.timeout.read or 5.0),
+                    timeout=call_timeout(self._http),
                 ),
             )
         except httpx.TransportError as exc:

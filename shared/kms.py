@@ -117,7 +117,6 @@ class KmsClient:
         self._http = http
         self._tokens = tokens
         self._retry = retry
-        self._timeout = http.timeout.read or 5.0
 
     def get_dual_auth(self, base_url: str, instance_guid: str, correlation_id: str) -> bool | None:
         response = self._send(get_dual_auth_request(base_url, instance_guid, correlation_id), correlation_id)
@@ -148,7 +147,7 @@ class KmsClient:
                 params=request.params,
                 headers=(*request.headers, ("authorization", f"Bearer {token}")),
                 content=request.body,
-                timeout=call_timeout(self._timeout),
+                timeout=call_timeout(self._http),
             )
 
         try:

@@ -25,8 +25,7 @@ class _JsonGetter:
         """GET a JSON object with a bearer token and bounded retries, or raise ResourceControllerError."""
         headers = {"authorization": f"Bearer {self._tokens.token()}", "accept": "application/json"}
         try:
-            timeout = self._http.timeout.read or 5.0
-            response = send(self._retry, lambda: self._http.get(url, headers=headers, timeout=call_timeout(timeout)))
+            response = send(self._retry, lambda: self._http.get(url, headers=headers, timeout=call_timeout(self._http)))
         except httpx.TransportError as exc:
             raise ResourceControllerError(f"{self._what} unreachable ({type(exc).__name__})", retryable=True) from None
         status = response.status_code

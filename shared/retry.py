@@ -59,8 +59,9 @@ def request_deadline(seconds: float) -> Iterator[None]:
         _deadline.reset(token)
 
 
-def call_timeout(default: float) -> float:
-    """The timeout for the next call: `default`, cut to what is left of the request's deadline."""
+def call_timeout(client: httpx.Client) -> float:
+    """The timeout for `client`'s next call: its own, cut to what is left of the request's deadline."""
+    default = client.timeout.read or 5.0
     deadline = _deadline.get()
     if deadline is None:
         return default
