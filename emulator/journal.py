@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 MAX_ENTRIES = 10_000
+MAX_BODY_DEPTH = 64
 SECRET_FORM_FIELDS = {"apikey", "cr_token", "access_token", "refresh_token", "client_secret", "password"}
 REDACTED = "<redacted>"
 
@@ -37,9 +38,23 @@ def body_for_journal(body: bytes, content_type: str | None) -> Any:
         form = {k: (REDACTED if k in SECRET_FORM_FIELDS else v[0]) for k, v in parse_qs(text).items()}
         return form
     try:
-        return json.loads(text)
-    except ValueError:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
         return text[:4096]
+    # A body nested deeper than any real request is kept as text, so the journal endpoint can always encode it.
+    return parsed if _depth(parsed) <= MAX_BODY_DEPTH else text[:4096]
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_BODY_DEPTH:
+            break
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 class Journal:

@@ -171,13 +171,18 @@ class Handler(BaseHTTPRequestHandler):
             response = self._handle(req, surface)
         if surface == "kms":
             response.headers["correlation-id"] = req.header("correlation-id") or str(uuid.uuid4())
-        self._send(response, surface, req)
-        if surface not in ("control", "other"):
-            self._journal(req, surface, response.status, fault_id, started)
-            if self.command not in ("GET", "HEAD") and response.status < 400 and fault_id is None:
+        # Journal and state file are written before the answer leaves, so a client that has its answer
+        # always finds its call in the journal and its change on disk.
+        try:
+            if surface not in ("control", "other"):
+                self._journal(req, surface, response.status, fault_id, started)
+                if self.command not in ("GET", "HEAD") and response.status < 400 and fault_id is None:
+                    emu.store.save()
+            elif surface == "control" and self.command != "GET" and response.status < 400:
                 emu.store.save()
-        elif surface == "control" and self.command != "GET" and response.status < 400:
-            emu.store.save()
+        except Exception:  # noqa: BLE001 - the caller still gets its answer; the fault goes to stderr
+            traceback.print_exc(file=sys.stderr)
+        self._send(response, surface, req)
 
     def _fault_response(self, rule: Any, surface: str) -> Response | None:
         if rule.status is None:

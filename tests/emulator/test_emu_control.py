@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from emu_kit import KP_US, Kit, Sink, dual, policy_body, reason
+from emu_kit import APIKEY_GRANT, FUNCS, KP_US, Kit, Sink, dual, policy_body, reason
+
+from emulator.server import start
 
 
 def provision(kit: Kit, sink: Sink, **spec: object) -> dict[str, object]:
@@ -111,6 +114,33 @@ def test_journal_records_ibm_calls(kit: Kit) -> None:
     assert len(kit.control("GET", "/journal?method=PUT").json()["calls"]) == 1
     assert kit.control("DELETE", "/journal").status_code == 204
     assert kit.control("GET", "/journal").json()["calls"] == []
+
+
+def test_journal_holds_a_call_once_its_answer_has_arrived() -> None:
+    """A call is journalled before its answer is sent: a slow journal delays the answer, never misses the call."""
+    running = start()
+    journal = running.emulator.journal
+    record = journal.record
+
+    def slow_record(entry: dict[str, Any]) -> dict[str, Any]:
+        time.sleep(0.3)
+        return record(entry)
+
+    journal.record = slow_record  # type: ignore[method-assign]
+    try:
+        resp = httpx.post(f"{running.url}/identity/token", data={"grant_type": APIKEY_GRANT, "apikey": FUNCS})
+        assert resp.status_code == 200
+        assert [c["path"] for c in journal.calls()] == ["/identity/token"]
+    finally:
+        running.stop()
+
+
+def test_journal_keeps_a_too_deep_body_as_text(kit: Kit) -> None:
+    """A call with a JSON body nested 20000 deep is answered, journalled with its body as text, and listable."""
+    resp = kit.kms("PUT", "/instance/policies", body=b"[" * 20000, params={"policy": "dualAuthDelete"})
+    assert resp.status_code == 400
+    calls = kit.control("GET", "/journal?method=PUT").json()["calls"]
+    assert len(calls) == 1 and calls[0]["status"] == 400 and calls[0]["body"] == "[" * 4096
 
 
 def test_fault_status_for_next_n_calls(kit: Kit) -> None:
