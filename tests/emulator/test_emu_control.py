@@ -22,6 +22,16 @@ def provision(kit: Kit, sink: Sink, **spec: object) -> dict[str, object]:
     return body
 
 
+def settled(kit: Kit, delivery: object, timeout: float = 15.0) -> dict[str, Any]:
+    """The delivery's record once it is no longer pending (or whatever it is at the timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        item: dict[str, Any] = kit.control("GET", f"/deliveries/{delivery}").json()
+        if item["state"] != "pending" or time.monotonic() > deadline:
+            return item
+        time.sleep(0.02)
+
+
 def test_provision_en_event(kit: Kit, sink: Sink) -> None:
     """Provisioning answers 201 with the RC record and a delivery id, and posts an EN structured CloudEvent."""
     out = provision(kit, sink, headers={"Authorization": "Bearer en-secret"})
@@ -56,11 +66,7 @@ def test_deliveries_retry_and_redeliver(kit: Kit, sink: Sink) -> None:
     sink.statuses = [(503, {"Retry-After": "0"}), (500, {})]
     did = provision(kit, sink)["delivery"]
     sink.wait(3)
-    for _ in range(100):
-        item = kit.control("GET", f"/deliveries/{did}").json()
-        if item["state"] != "pending":
-            break
-        time.sleep(0.02)
+    item = settled(kit, did)
     assert [a["status"] for a in item["attempts"]] == [503, 500, 200]
     assert item["state"] == "delivered"
     attempt = kit.control("POST", f"/deliveries/{did}/redeliver").json()
@@ -75,11 +81,7 @@ def test_delivery_gives_up_after_three_retries(kit: Kit, sink: Sink) -> None:
     sink.statuses = [(502, {})] * 4
     did = provision(kit, sink)["delivery"]
     sink.wait(4)
-    for _ in range(100):
-        item = kit.control("GET", f"/deliveries/{did}").json()
-        if item["state"] != "pending":
-            break
-        time.sleep(0.02)
+    item = settled(kit, did)
     assert item["state"] == "failed" and len(item["attempts"]) == 4
 
 
