@@ -98,9 +98,12 @@ def clear_journal(emu: Emulator, req: Request) -> Response:
 def _check_provision(spec: dict[str, Any]) -> list[str]:
     problems = [f"unknown field {k!r}" for k in spec if k not in PROVISION_FIELDS]
     service = spec.get("service")
+    region = spec.get("region", "us-south")
     if service not in SERVICES:
         problems.append("service must be 'kms' or 'hs-crypto'")
-    elif spec.get("region", "us-south") not in REGIONS[str(service)]:
+        if not any(region in regions for regions in REGIONS.values()):
+            problems.append("region must be a Key Protect or HPCS region")
+    elif region not in REGIONS[str(service)]:
         problems.append(f"region must be one of {', '.join(REGIONS[str(service)])}")
     if spec.get("event", "en") not in ("en", "at", "none"):
         problems.append("event must be 'en', 'at' or 'none'")

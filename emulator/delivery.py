@@ -15,6 +15,8 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from emulator.journal import redact_headers
+
 if TYPE_CHECKING:
     from emulator.app import Emulator
 
@@ -119,14 +121,21 @@ class Deliveries:
 
     def list(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [json.loads(json.dumps(item)) for item in self._items.values()]
+            return [_shown(item) for item in self._items.values()]
 
     def get(self, did: str) -> dict[str, Any] | None:
         with self._lock:
             item = self._items.get(did)
-            return None if item is None else json.loads(json.dumps(item))
+            return None if item is None else _shown(item)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
             self._generation += 1
+
+
+def _shown(item: dict[str, Any]) -> dict[str, Any]:
+    """A copy for the control API, with the delivery's credentials redacted as the journal does."""
+    copy: dict[str, Any] = json.loads(json.dumps(item))
+    copy["headers"] = redact_headers(copy["headers"])
+    return copy

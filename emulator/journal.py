@@ -19,11 +19,15 @@ SECRET_FORM_FIELDS = {"apikey", "cr_token", "access_token", "refresh_token", "cl
 REDACTED = "<redacted>"
 
 
+SECRET_HEADER_WORDS = ("authorization", "cookie", "token", "secret", "apikey", "api-key", "signature")
+
+
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Header names lower-cased; values of credential-bearing headers replaced (an auth scheme is kept)."""
     out = {}
     for name, value in headers.items():
         low = name.lower()
-        if low in ("authorization", "proxy-authorization", "cookie"):
+        if any(word in low for word in SECRET_HEADER_WORDS):
             scheme = value.split(" ", 1)[0] if " " in value else ""
             value = f"{scheme} {REDACTED}".strip()
         out[low] = value

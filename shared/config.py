@@ -100,6 +100,8 @@ def _url(raw: str) -> str:
         raise ValueError("must use https (plain http only for a loopback host)")
     if parts.query or parts.fragment:
         raise ValueError("must not carry a query or fragment")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password")
     return raw.rstrip("/")
 
 
@@ -136,8 +138,9 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
-def _words(raw: str) -> frozenset[str]:
-    return frozenset(w for w in raw.replace(",", " ").split() if w)
+def _words(raw: str) -> list[str]:
+    """The entries of a comma- or space-separated list, in the order given (errors number them so)."""
+    return raw.replace(",", " ").split()
 
 
 def _instance_ids(raw: str) -> frozenset[str]:
@@ -158,11 +161,11 @@ def _instance_ids(raw: str) -> frozenset[str]:
 
 
 def _regions(raw: str) -> frozenset[str]:
-    regions = _words(raw)
-    unknown = sorted(regions - ALL_REGIONS)
+    words = _words(raw)
+    unknown = [str(number) for number, word in enumerate(words, 1) if word not in ALL_REGIONS]
     if unknown:
-        raise ValueError("unknown region(s) " + ", ".join(unknown))
-    return regions
+        raise ValueError("entry " + ", ".join(unknown) + " is not a Key Protect or HPCS region id")
+    return frozenset(words)
 
 
 def _header_name(raw: str) -> str:
@@ -172,11 +175,17 @@ def _header_name(raw: str) -> str:
 
 
 def _positive(kind: Callable[[str], T], limit: float, zero_ok: bool = False) -> Callable[[str], T]:
+    span = f"from 0 to {limit}" if zero_ok else f"above 0 and at most {limit}"
+    wanted = f"must be a {'whole number' if kind is int else 'number'} {span}"
+
     def parse(raw: str) -> T:
-        value = kind(raw)
+        try:  # the parser's own message quotes the value, which may be a misplaced secret
+            value = kind(raw)
+        except ValueError:
+            raise ValueError(wanted) from None
         number = float(value)  # type: ignore[arg-type]
         if not math.isfinite(number) or number < 0 or (number == 0 and not zero_ok) or number > limit:
-            raise ValueError(f"must be between {0 if zero_ok else 'above 0'} and {limit}")
+            raise ValueError(wanted)
         return value
 
     return parse

@@ -27,6 +27,7 @@ from shared.errors import (
     DualAuthError,
     InvalidEvent,
     MethodNotAllowed,
+    NotFound,
     PayloadTooLarge,
     RequestError,
     RequestTimeout,
@@ -173,16 +174,21 @@ def serve(
 
 
 def guard_framework_routes(app: flask.Flask) -> None:
-    """Answer functions-framework's own routes (/robots.txt, /favicon.ico) in JSON, without reading the body.
+    """Send functions-framework's own routes (/robots.txt, /favicon.ico) through `serve` as a JSON 404.
 
     The framework serves those two paths itself, outside our edge; a body sent to them would be
-    drained at the client's pace while holding a thread. Everything else reaches the function.
+    drained at the client's pace while holding a thread. Through `serve` they are refused before the
+    body is read, like any refused request, with a correlation id and an audit line.
     """
+
+    def refuse(runtime: Runtime, inbound: Inbound) -> None:
+        raise NotFound("no such path; send events to /")
+
+    def unreachable(runtime: Runtime, inbound: Inbound) -> Outcome:
+        raise AssertionError("refused before the flow")
 
     @app.before_request
     def _refuse_framework_routes() -> flask.Response | None:
         if flask.request.endpoint in (None, "run"):
             return None
-        stop_reading(flask.request)
-        body = {"error": "not_found", "message": "no such path; send events to /"}
-        return flask.Response(json.dumps(body), status=404, mimetype="application/json")
+        return serve(flask.request, "framework_route", refuse, unreachable, verify_before_body=True)

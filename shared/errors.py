@@ -4,6 +4,7 @@
     ├── ConfigError                    settings invalid (names every bad variable, never a value)
     ├── RequestError                   the caller's mistake: 4xx, never worth a retry
     │   ├── Unauthenticated            401  missing or wrong shared secret / signature
+    │   ├── NotFound                   404  functions-framework's own paths (/robots.txt, /favicon.ico)
     │   ├── MethodNotAllowed           405
     │   ├── RequestTimeout             408  body not received within the read deadline
     │   ├── PayloadTooLarge            413
@@ -60,6 +61,11 @@ class RequestError(DualAuthError):
 class Unauthenticated(RequestError):
     status = 401
     code = "unauthenticated"
+
+
+class NotFound(RequestError):
+    status = 404
+    code = "not_found"
 
 
 class MethodNotAllowed(RequestError):

@@ -34,12 +34,15 @@ def settled(kit: Kit, delivery: object, timeout: float = 15.0) -> dict[str, Any]
 
 def test_provision_en_event(kit: Kit, sink: Sink) -> None:
     """Provisioning answers 201 with the RC record and a delivery id, and posts an EN structured CloudEvent."""
-    out = provision(kit, sink, headers={"Authorization": "Bearer en-secret"})
+    out = provision(kit, sink, headers={"Authorization": "Bearer en-secret", "X-Event-Token": "tok-1"})
     inst = out["instance"]
     assert isinstance(inst, dict) and inst["region_id"] == "eu-de" and out["delivery"]
     got = sink.wait(1)[0]
     assert got["headers"]["content-type"] == "application/json"
-    assert got["headers"]["authorization"] == "Bearer en-secret"
+    assert got["headers"]["authorization"] == "Bearer en-secret" and got["headers"]["x-event-token"] == "tok-1"
+    shown = kit.control("GET", f"/deliveries/{out['delivery']}").json()["headers"]
+    assert shown["authorization"] == "Bearer <redacted>" and shown["x-event-token"] == "<redacted>"
+    assert "en-secret" not in kit.control("GET", "/deliveries").text
     ev = got["body"]
     assert ev["specversion"] == "1.0" and ev["type"] == "com.ibm.cloud.resource-lifecycle:instance.create"
     assert ev["ibmensourceid"] and ev["notification_id"]
@@ -96,9 +99,9 @@ def test_deprovision_sends_delete_event(kit: Kit, sink: Sink) -> None:
 
 def test_provision_validation(kit: Kit) -> None:
     """Bad provisioning requests answer 400 listing every problem."""
-    resp = kit.control("POST", "/instances", {"service": "s3", "event": "x", "bogus": 1})
+    resp = kit.control("POST", "/instances", {"service": "s3", "region": "mars", "event": "x", "bogus": 1})
     assert resp.status_code == 400
-    assert len(resp.json()["details"]) == 3
+    assert len(resp.json()["details"]) == 4
 
 
 def test_journal_records_ibm_calls(kit: Kit) -> None:

@@ -201,7 +201,7 @@ def test_odd_upstream_codes_and_retry_after_are_not_reflected(emulator, function
 
 
 def test_framework_paths_answer_json_without_waiting_for_the_body(emulator, functions):
-    """/favicon.ico and /robots.txt answer a JSON 404 at once, and trickling bodies to them starves nothing."""
+    """/favicon.ico and /robots.txt answer a JSON 404 at once with an audit line; trickling bodies starve nothing."""
     fn = functions.get()
     parts = urlsplit(fn.url)
     held = []
@@ -210,7 +210,12 @@ def test_framework_paths_answer_json_without_waiting_for_the_body(emulator, func
         sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n{{".encode())
         answer = answer_of(sock, timeout=10)
         assert status_of(answer) == 404 and b"application/json" in answer
+        reply = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+        audit = audit_lines(fn)[-1]
+        assert reply["error"] == "not_found" and audit["correlation_id"] == reply["correlation_id"]
+        assert audit["status"] == 404 and audit["trigger"] == "framework_route"
         held.append(sock)
+    assert httpx.get(fn.url + "/robots.txt").status_code == 405
     try:
         r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-us-south"]["crn"]))
         assert r.status_code == 200 and r.json()["outcome"] == "enabled"

@@ -234,3 +234,12 @@ def test_platform_redelivery_after_503_ends_enabled(emulator, functions):
     delivery = wait_for_delivery(emulator, created["delivery"])
     assert [a["status"] for a in delivery["attempts"]] == [503, 200]
     assert dual_auth_enabled(emulator, created["instance"]) is True
+
+
+def test_a_credential_iam_refuses_is_a_424_with_iams_code(emulator, functions):
+    """An API key IAM does not know: 424 (redelivery cannot help), IAM's code in reply and audit, no KMS call."""
+    fn = functions.get(IBMCLOUD_API_KEY="emu-apikey-revoked-long-ago")
+    r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-us-south"]["crn"]))
+    assert r.status_code == 424 and r.json()["outcome"] == "failed" and r.json()["reason_code"] == "BXNIM0415E"
+    assert "emu-apikey-revoked-long-ago" not in r.text + fn.output()
+    assert audit_lines(fn)[-1]["reason_code"] == "BXNIM0415E" and policy_calls(emulator, "GET") == []

@@ -37,7 +37,32 @@ def test_every_bad_variable_is_named_at_once():
         "DUALAUTH_HTTP_TIMEOUT",
     ):
         assert name in text
-    assert "mars-1" in text and "s3cret-token" not in text
+    assert "entry 2 is not" in text and "mars-1" not in text and "s3cret-token" not in text
+
+
+def test_problems_never_quote_the_value():
+    """A secret pasted into the wrong variable is not repeated: numbers, regions and URLs are named, not quoted."""
+    env = {
+        "IBMCLOUD_API_KEY": "k",
+        "DUALAUTH_RETRY_MAX": "SECRET-1",
+        "DUALAUTH_HTTP_TIMEOUT": "SECRET-2",
+        "DUALAUTH_ALLOWED_REGIONS": "us-south SECRET-3",
+        "DUALAUTH_HPCS_BROKER_URL": "SECRET-4",
+        "DUALAUTH_ENDPOINT_TYPE": "SECRET-5",
+    }
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env(env)
+    assert len(err.value.problems) == 5 and "SECRET" not in str(err.value)
+    assert "DUALAUTH_RETRY_MAX: must be a whole number from 0 to 10" in err.value.problems
+
+
+@pytest.mark.parametrize("name", ["IBMCLOUD_IAM_URL", "IBMCLOUD_RESOURCE_CONTROLLER_URL", "KMS_URL"])
+@pytest.mark.parametrize("userinfo", ["user:SECRET@", "apikey:SECRET@", "SECRET@"])
+def test_urls_with_credentials_are_refused(name, userinfo):
+    """A URL carrying a user name or password is refused (it would be logged at startup), without quoting it."""
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({"IBMCLOUD_API_KEY": "k", name: f"https://{userinfo}kms.example.com"})
+    assert err.value.problems == [f"{name}: must not carry a user name or password"]
 
 
 def test_loopback_http_allowed_for_the_emulator():
