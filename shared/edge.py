@@ -10,6 +10,7 @@ through the same redaction as logs). Every request ends in exactly one audit lin
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -56,12 +57,14 @@ Flow = Callable[[Runtime, Inbound], Outcome]
 
 
 def stop_reading(request: flask.Request) -> None:
-    """Shut the read side of the client's connection (under gunicorn).
+    """Stop reading the client's body: shut the read side of its connection (under gunicorn).
 
     functions-framework reads the whole request before sending any response, and gunicorn drains
-    an unread body before the next request on the connection; after an early refusal (401, 405,
-    413, 408) either would leave a thread waiting on a client that may never send. The reply can
-    still be written; the connection is not reused.
+    an unread body before the next request on the connection; after an early refusal (401, 404,
+    405, 413, 408) either would leave a thread waiting on a client that may never send. The reply
+    can still be written; the connection is not reused. The request's stream becomes empty, so
+    the framework's own read afterwards finds nothing instead of failing on a chunked body cut
+    short (which it would answer with an HTML 500 in place of our reply).
     """
     sock = request.environ.get("gunicorn.socket")
     if isinstance(sock, socket.socket):
@@ -69,6 +72,7 @@ def stop_reading(request: flask.Request) -> None:
             sock.shutdown(socket.SHUT_RD)
         except OSError:
             pass
+    request.stream = io.BytesIO()
 
 
 def read_body(request: flask.Request, limit: int, seconds: float) -> bytes:

@@ -9,6 +9,7 @@ import time
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from tests.integration.conftest import audit_lines, post_json
 from tests.integration.kit import fault, instances, journal, lifecycle_event, policy_calls
@@ -132,6 +133,30 @@ def test_malformed_chunked_body_is_400(emulator, functions):
     sock, answer = raw(fn.url, data)
     sock.close()
     assert status_of(answer) == 400 and b"application/json" in answer
+
+
+@pytest.mark.parametrize(
+    ("request_line", "extra", "status"),
+    [
+        ("POST /", "Authorization: Bearer tok-hostile-2\r\n", 413),  # a chunk over DUALAUTH_MAX_BODY_BYTES
+        ("GET /", "", 405),
+        ("POST /favicon.ico", "", 404),
+        ("POST /", "Authorization: Bearer wrong\r\n", 401),
+    ],
+)
+def test_refusals_of_an_unfinished_chunked_body_are_json(emulator, functions, request_line, extra, status):
+    """Refusing a chunked body that never finishes gives our JSON status, not the framework's HTML 500."""
+    fn = functions.get(DUALAUTH_EVENT_TOKEN="tok-hostile-2", DUALAUTH_MAX_BODY_BYTES="65536")
+    head = (
+        f"{request_line} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{extra}"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    )
+    parts = urlsplit(fn.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(head.encode() + b"100000\r\n" + b"a" * 70000)
+        answer = answer_of(sock, timeout=10)
+    assert status_of(answer) == status and b"application/json" in answer and b"crash" not in answer
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["correlation_id"] == audit_lines(fn)[-1]["correlation_id"]
 
 
 def test_deeply_nested_json_is_400(emulator, functions):
