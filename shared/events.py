@@ -44,10 +44,14 @@ class ProvisioningEvent:
     crn: Crn | None = None
 
 
+def _media(content_type: str | None) -> str:
+    """The media type of a Content-Type value, without parameters, lower-cased."""
+    return (content_type or "").partition(";")[0].strip().lower()
+
+
 def is_json_media(content_type: str | None) -> bool:
     """application/json or application/*+json, in UTF-8 (the only charset JSON may use on the wire)."""
-    media, _, params = (content_type or "").partition(";")
-    media = media.strip().lower()
+    media, params = _media(content_type), (content_type or "").partition(";")[2]
     charset = next(
         (p.split("=", 1)[1].strip(' "').lower() for p in params.split(";") if "charset=" in p.lower()), "utf-8"
     )
@@ -86,19 +90,21 @@ def decode_json_object(body: bytes, what: str = "body") -> dict[str, Any]:
 def parse_event(headers: Mapping[str, str], body: bytes) -> ProvisioningEvent:
     """Parse one HTTP delivery; raises InvalidEvent, UnsupportedMediaType or InvalidTarget."""
     lower = {k.lower(): v for k, v in headers.items()}
-    present = [a for a in CE_REQUIRED if f"ce-{a}" in lower]
     if not is_json_media(lower.get("content-type")):
         raise UnsupportedMediaType(f"send the event as {JSON_MEDIA}")
-    if present:
-        missing = [f"ce-{a}" for a in CE_REQUIRED if a not in present]
+    # The content type decides the mode (CloudEvents HTTP binding): application/cloudevents+json is
+    # structured even when ce-* headers come along; otherwise any ce-* attribute header means binary.
+    structured = _media(lower.get("content-type")) == "application/cloudevents+json"
+    if not structured and any(f"ce-{a}" in lower for a in CE_REQUIRED):
+        missing = [f"ce-{a}" for a in CE_REQUIRED if not lower.get(f"ce-{a}", "").strip()]
         if missing:
             raise InvalidEvent("binary CloudEvent is missing required attribute(s): " + ", ".join(missing))
         attributes = _ce_attributes(lower, body)
         return _from_payload("binary", attributes, decode_json_object(body, "event data"))
     document = decode_json_object(body)
-    if "specversion" not in document:
+    if "specversion" not in document and not structured:
         return _from_payload("bare", {}, document)
-    missing = [a for a in CE_REQUIRED if not isinstance(document.get(a), str) or not document.get(a)]
+    missing = [a for a in CE_REQUIRED if not isinstance(document.get(a), str) or not document[a].strip()]
     if missing:
         raise InvalidEvent("structured CloudEvent is missing required attribute(s): " + ", ".join(missing))
     attributes = _ce_attributes({"content-type": "application/cloudevents+json"}, body)

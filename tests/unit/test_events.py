@@ -71,6 +71,13 @@ def test_en_lifecycle_structured_cloudevents_json():
     assert str(target({"content-type": "application/cloudevents+json"}, body(en_event(lifecycle(HPCS))))) == HPCS
 
 
+def test_cloudevents_json_is_structured_even_with_ce_headers():
+    """application/cloudevents+json means structured mode: ce-* headers alongside do not make it binary."""
+    headers = {**kafka_headers(), "content-type": "application/cloudevents+json; charset=utf-8"}
+    event = parse_event(headers, body(en_event(lifecycle())))
+    assert (event.envelope, event.event_id) == ("structured", "evt-1") and str(select_target(event)) == KP
+
+
 def test_activity_tracker_inside_kafka_cloudevent():
     """An Activity Tracker event as the body of a binary Kafka CloudEvent targets target.id."""
     event = parse_event(kafka_headers(), body(cadf()))
@@ -156,6 +163,10 @@ def test_events_that_are_not_ours_are_ignored_with_a_reason(payload, reason):
         (JSON, b'{"action": "kms.instance.create", "n": Infinity}', InvalidEvent),
         (JSON, body({**en_event(lifecycle()), "data_base64": "e30="}), InvalidEvent),
         ({"content-type": "application/json; charset=utf-16"}, body(cadf()), UnsupportedMediaType),
+        ({**kafka_headers(), "ce-id": ""}, body(cadf()), InvalidEvent),
+        ({**kafka_headers(), "ce-source": "  "}, body(cadf()), InvalidEvent),
+        (JSON, body({**en_event(lifecycle()), "type": " "}), InvalidEvent),
+        ({"content-type": "application/cloudevents+json"}, body(cadf()), InvalidEvent),
     ],
 )
 def test_bad_input_raises_a_request_error(headers, payload, error):
