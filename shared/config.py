@@ -77,7 +77,7 @@ class Settings:
             dry_run=get("DRY_RUN", _bool, cls.dry_run),
             allowed_regions=get("DUALAUTH_ALLOWED_REGIONS", _regions, cls.allowed_regions),
             exempt_instances=get("DUALAUTH_EXEMPT_INSTANCES", _instance_ids, cls.exempt_instances),
-            event_token=env.get("DUALAUTH_EVENT_TOKEN", "").strip() or None,
+            event_token=get("DUALAUTH_EVENT_TOKEN", _header_token, None),
             event_token_header=get("DUALAUTH_EVENT_TOKEN_HEADER", _header_name, cls.event_token_header),
             http_timeout=get("DUALAUTH_HTTP_TIMEOUT", _positive(float, 60), cls.http_timeout),
             retry_max=get("DUALAUTH_RETRY_MAX", _positive(int, 10, zero_ok=True), cls.retry_max),
@@ -166,6 +166,13 @@ def _regions(raw: str) -> frozenset[str]:
     if unknown:
         raise ValueError("entry " + ", ".join(unknown) + " is not a Key Protect or HPCS region id")
     return frozenset(words)
+
+
+def _header_token(raw: str) -> str:
+    """A secret compared with a header value: visible ASCII only, since servers read header bytes as latin-1."""
+    if not all("!" <= char <= "~" for char in raw):
+        raise ValueError("must be visible ASCII characters without spaces")
+    return raw
 
 
 def _header_name(raw: str) -> str:

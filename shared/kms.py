@@ -135,7 +135,7 @@ class KmsClient:
             if response.status_code == 401 and not refreshed and self._tokens.invalidate(token):
                 continue
             break
-        if response.status_code >= 400:
+        if not response.is_success:  # a redirect is not followed (it would carry our token) and is no answer
             raise parse_error(response, correlation_id)
         return response
 

@@ -93,3 +93,12 @@ def test_exemptions_are_normalised_to_lower_case_guids():
 def test_trusted_profile_instead_of_api_key():
     """A trusted profile id stands in for the API key."""
     assert Settings.from_env({"IBMCLOUD_TRUSTED_PROFILE_ID": "Profile-1"}).api_key is None
+
+
+@pytest.mark.parametrize("token", ["tökén-sécret", "two words", "tab\there"])
+def test_event_token_must_be_visible_ascii(token):
+    """A shared secret a header could never carry byte for byte (non-ASCII, spaces) is refused at startup."""
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({"IBMCLOUD_API_KEY": "k", "DUALAUTH_EVENT_TOKEN": token})
+    assert err.value.problems == ["DUALAUTH_EVENT_TOKEN: must be visible ASCII characters without spaces"]
+    assert Settings.from_env({"IBMCLOUD_API_KEY": "k", "DUALAUTH_EVENT_TOKEN": " t0k~!/+= "}).event_token == "t0k~!/+="

@@ -118,6 +118,14 @@ def test_put_forbidden_is_failed_with_reason_code():
     assert (outcome.kind, outcome.reason_code, outcome.retryable) == (Kind.FAILED, "UNAUTHORIZED_ERR", False)
 
 
+def test_a_redirect_is_no_answer():
+    """A 302 carrying an "enabled" body is failed (HTTP_302, not retried), never compliant; it is not followed."""
+    kms = ScriptedKms(gets=[(302, policy(True))])
+    outcome = enforcer(kms).ensure_enabled(CRN, "cid")
+    assert (outcome.kind, outcome.reason_code, outcome.retryable) == (Kind.FAILED, "HTTP_302", False)
+    assert kms.calls == ["GET"]
+
+
 def test_dry_run_and_exempt_send_no_put():
     """Dry run reports would_enable after one GET; an exempt instance is not even read."""
     kms = ScriptedKms(gets=[(200, policy(False))])
