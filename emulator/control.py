@@ -3,16 +3,21 @@ provisioning with lifecycle events, deliveries, faults, token expiry, rate limit
 
     ServiceError
     └── ControlError(status, message, details)   -> {"error": message, "details": [...]}
+
+Bodies are strict JSON: ``NaN`` / ``Infinity``, numbers that overflow a float and integers beyond
+64 bits are refused with 400 before any handler looks at them.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import uuid
+import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from emulator import events, faults
+from emulator.checks import header_problems, url_problem
 from emulator.kms_keys import render
 from emulator.resource_controller import record
 from emulator.state import SERVICES, add_instance, iso
@@ -28,6 +33,10 @@ REGIONS = {
 }
 PROVISION_FIELDS = {"service", "region", "name", "event", "headers", "sink", "guid", "resource_group_id",
                     "created_by"}
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MAX_CLOCK_OFFSET = 100 * 365.25 * 24 * 3600  # the clock stays within a century of the real one
+MAX_RETRY_AFTER = 86_400
+JSON_NUMBERS = "numbers must be finite and integers must fit in 64 bits (NaN and Infinity are not JSON)"
 
 
 class ControlError(ServiceError):
@@ -40,11 +49,35 @@ class ControlError(ServiceError):
         return Response.json(self.status, {"error": str(self), "details": self.details})
 
 
+class _BadNumber(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _BadNumber(name)
+
+
+def _int(text: str) -> int:
+    value = int(text) if len(text.lstrip("-")) <= 19 else None
+    if value is None or not -(2**63) <= value < 2**63:
+        raise _BadNumber(text)
+    return value
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadNumber(text)
+    return value
+
+
 def _json(req: Request, default: Any = None) -> Any:
     if not req.body.strip():
         return default
     try:
-        return json.loads(req.body)
+        return json.loads(req.body, parse_constant=_no_constant, parse_int=_int, parse_float=_float)
+    except _BadNumber as exc:
+        raise ControlError(400, "body is not valid JSON", [JSON_NUMBERS]) from exc
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ControlError(400, "body is not valid JSON") from exc
 
@@ -107,17 +140,16 @@ def _check_provision(spec: dict[str, Any]) -> list[str]:
         problems.append(f"region must be one of {', '.join(REGIONS[str(service)])}")
     if spec.get("event", "en") not in ("en", "at", "none"):
         problems.append("event must be 'en', 'at' or 'none'")
-    headers = spec.get("headers", {})
-    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        problems.append("headers must map names to strings")
-    for name in ("name", "sink", "guid", "resource_group_id", "created_by"):
+    problems += header_problems(spec.get("headers", {}))
+    if spec.get("sink") is not None:
+        problem = url_problem(spec["sink"], "sink")
+        if problem:
+            problems.append(problem)
+    for name in ("name", "guid", "resource_group_id", "created_by"):
         if spec.get(name) is not None and not isinstance(spec[name], str):
             problems.append(f"{name} must be a string")
-    if isinstance(spec.get("guid"), str):
-        try:
-            uuid.UUID(spec["guid"])
-        except ValueError:
-            problems.append("guid must be a UUID")
+    if isinstance(spec.get("guid"), str) and not GUID.fullmatch(spec["guid"]):
+        problems.append("guid must be a UUID in lower-case 8-4-4-4-12 form")
     return problems
 
 
@@ -216,8 +248,8 @@ def set_rate_limit(emu: Emulator, req: Request) -> Response:
         problems.append("instance must be an instance guid")
     if per is not None and (not isinstance(per, int) or isinstance(per, bool) or per < 0):
         problems.append("per_second must be a non-negative integer or null (0/null removes the limit)")
-    if not isinstance(retry, int) or isinstance(retry, bool) or retry < 0:
-        problems.append("retry_after must be a non-negative integer")
+    if not isinstance(retry, int) or isinstance(retry, bool) or not 0 <= retry <= MAX_RETRY_AFTER:
+        problems.append(f"retry_after must be an integer from 0 to {MAX_RETRY_AFTER}")
     if problems:
         raise ControlError(400, "invalid rate limit", problems)
     emu.rate_limits.set(str(inst), per, int(retry))
@@ -249,6 +281,10 @@ def advance_clock(emu: Emulator, req: Request) -> Response:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise ControlError(400, "advance_seconds must be a number")
     with emu.store.lock:
+        if not abs(emu.store.clock_offset + seconds) <= MAX_CLOCK_OFFSET:
+            raise ControlError(400, "advance_seconds out of range", [
+                f"the clock must stay within {MAX_CLOCK_OFFSET:.0f} s (100 years) of the real time; "
+                f"it is {emu.store.clock_offset:.0f} s off now"])
         emu.store.clock_offset += float(seconds)
         now = emu.store.now()
     return Response.json(200, {"now": iso(now), "offset_seconds": emu.store.clock_offset})

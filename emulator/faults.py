@@ -4,18 +4,28 @@ A fault rule matches on method (or ``*``) and path prefix (query ignored) and fi
 ``times`` matching calls, or for a ``fraction`` of them (then for ever, or until ``times`` fires
 run out when both are given). A firing rule may add latency, answer with a status/body/headers,
 or drop the connection without an answer.
+
+A rule's answer must be a valid HTTP message: ``status`` 200-599 (1xx are interim answers and
+cannot end a call), no ``body`` with 204 or 304 (those are sent without one), headers checked by
+``checks.header_problems`` (tokens, no control characters, no framing headers), a ``body`` that is
+strict JSON, ``latency_ms`` at most ``MAX_LATENCY_MS``.
 """
 
 from __future__ import annotations
 
 import collections
 import itertools
+import json
 import random
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from emulator.checks import TOKEN, header_problems
+
+MAX_LATENCY_MS = 60_000
+NO_BODY_STATUSES = (204, 304)
 FIELDS = {"method", "path", "status", "body", "headers", "latency_ms", "drop", "times", "fraction", "seed"}
 
 
@@ -55,16 +65,21 @@ def parse_rule(spec: Any, rule_id: str) -> FaultRule | list[str]:
     fraction = spec.get("fraction")
     times = spec.get("times", None if fraction is not None else 1)
     seed = spec.get("seed")
-    if not isinstance(method, str) or not method:
+    if not isinstance(method, str) or not (method == "*" or TOKEN.fullmatch(method)):
         problems.append("method must be an HTTP method or '*'")
     if not isinstance(path, str) or not path.startswith("/"):
         problems.append("path must be a path prefix starting with '/'")
-    if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599):
-        problems.append("status must be an HTTP status code or null")
-    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        problems.append("headers must map names to strings")
-    if not isinstance(latency, int) or isinstance(latency, bool) or latency < 0:
-        problems.append("latency_ms must be a non-negative integer")
+    if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599):
+        problems.append("status must be an HTTP status code from 200 to 599 (1xx are not final answers) or null")
+    if status in NO_BODY_STATUSES and spec.get("body") is not None:
+        problems.append(f"body must be null with status {status} (a {status} answer has no body)")
+    try:
+        json.dumps(spec.get("body"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        problems.append("body must be strict JSON (no NaN or Infinity)")
+    problems += header_problems(headers)
+    if not isinstance(latency, int) or isinstance(latency, bool) or not 0 <= latency <= MAX_LATENCY_MS:
+        problems.append(f"latency_ms must be an integer from 0 to {MAX_LATENCY_MS}")
     if not isinstance(drop, bool):
         problems.append("drop must be a boolean")
     if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):

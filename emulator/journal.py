@@ -2,12 +2,16 @@
 
 Tests read it through ``GET /emulator/journal`` to assert what the product sent ("zero PUTs on a
 second run"). Secrets are redacted: the ``authorization`` header and IAM form fields that carry
-credentials.
+credentials. An IAM token call's body is read as a form whenever IAM itself reads it as one (no
+content type, or a form type in any case); its secret fields are redacted in any body shape. Bodies
+are kept as parsed JSON only when they are strict JSON (no NaN / Infinity, numbers a float holds)
+nested at most ``MAX_BODY_DEPTH`` deep, otherwise as text, so the journal is always strict JSON.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from typing import Any
@@ -34,19 +38,41 @@ def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def body_for_journal(body: bytes, content_type: str | None) -> Any:
+def _form(text: str) -> dict[str, str]:
+    return {k: (REDACTED if k in SECRET_FORM_FIELDS else v[0])
+            for k, v in parse_qs(text, keep_blank_values=True).items()}
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def body_for_journal(body: bytes, content_type: str | None, iam: bool = False) -> Any:
+    """The body as journalled; ``iam`` for IAM token calls (form secrets redacted whatever the content type)."""
     if not body:
         return None
     text = body[:65536].decode("utf-8", "replace")
-    if content_type and "x-www-form-urlencoded" in content_type:
-        form = {k: (REDACTED if k in SECRET_FORM_FIELDS else v[0]) for k, v in parse_qs(text).items()}
-        return form
+    ctype = (content_type or "").lower()
+    if "x-www-form-urlencoded" in ctype or (iam and not ctype):
+        return _form(text)
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(text, parse_constant=_no_constant, parse_float=_float)
     except (ValueError, RecursionError):
-        return text[:4096]
+        # IAM reads only forms; text in any other shape may still be one carrying a secret.
+        return _form(text) if iam else text[:4096]
+    if iam and isinstance(parsed, dict):
+        parsed = {k: (REDACTED if k in SECRET_FORM_FIELDS else v) for k, v in parsed.items()}
     # A body nested deeper than any real request is kept as text, so the journal endpoint can always encode it.
-    return parsed if _depth(parsed) <= MAX_BODY_DEPTH else text[:4096]
+    if _depth(parsed) > MAX_BODY_DEPTH:
+        return _form(text) if iam else text[:4096]
+    return parsed
 
 
 def _depth(value: Any) -> int:

@@ -1,7 +1,8 @@
 """HS256 JSON Web Tokens with the standard library only (RFC 7519 / RFC 7515 compact form).
 
 Errors: ``TokenFormatError`` (not three base64url JSON parts: the caller cannot even read a
-subject) and its subclass ``TokenSignatureError`` (readable, but not signed by us).
+subject) and its subclass ``TokenSignatureError`` (readable, but not signed by us). Any string,
+whatever its characters, gets one of the two (never a TypeError from comparing non-ASCII text).
 """
 
 from __future__ import annotations
@@ -46,15 +47,23 @@ def encode(claims: dict[str, Any], secret: bytes) -> str:
     return f"{head}.{body}.{_sign(signing_input, secret)}"
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json(raw: bytes) -> Any:
+    return json.loads(raw, parse_constant=_no_constant)
+
+
 def read_claims(token: str) -> dict[str, Any]:
-    """Claims of a token without checking its signature (what IBM's SDKs do)."""
+    """Claims of a token without checking its signature (what IBM's SDKs do); strict JSON only."""
     parts = token.split(".")
     if len(parts) != 3:
         raise TokenFormatError("a JWT has three dot-separated parts")
     try:
-        header = json.loads(_b64decode(parts[0]))
-        claims = json.loads(_b64decode(parts[1]))
-    except (ValueError, UnicodeDecodeError) as exc:
+        header = _json(_b64decode(parts[0]))
+        claims = _json(_b64decode(parts[1]))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise TokenFormatError("header or claims are not JSON") from exc
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise TokenFormatError("header and claims must be JSON objects")
@@ -65,10 +74,12 @@ def decode(token: str, secret: bytes) -> dict[str, Any]:
     """Claims of a token signed with ``secret``; raises on bad format or signature."""
     claims = read_claims(token)
     head, body, signature = token.split(".")
-    header = json.loads(_b64decode(head))
+    header = _json(_b64decode(head))
     if header.get("alg") != "HS256":
         raise TokenSignatureError("unsupported alg")
+    if not signature.isascii():  # compare_digest raises TypeError on non-ASCII str
+        raise TokenSignatureError("signature does not verify")
     expected = _sign(f"{head}.{body}".encode("ascii"), secret)
-    if not hmac.compare_digest(expected, signature):
+    if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii")):
         raise TokenSignatureError("signature does not verify")
     return claims

@@ -3,11 +3,14 @@
 Unknown fields give ``json: unknown field "x"`` and wrong JSON types give
 ``json: cannot unmarshal <kind> into Go struct field <path> of type <type>``, both as 400
 BAD_BODY_ERR. Decoding errors come before any semantic validation (as with Go's decoder).
+Numbers a float64 cannot hold (``1e400``, integers of hundreds of digits, which Python would also
+refuse past 4300 digits) are Go's ``json: cannot unmarshal number ... of type float64``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from emulator.kms_errors import bad_body, collection_total_mismatch, no_body
@@ -35,13 +38,33 @@ def _no_constant(name: str) -> Any:
     raise _NotJson(name)
 
 
+class _OutOfRange(ValueError):
+    """A number outside float64's range: Go's decoder refuses it."""
+
+
+def _int(text: str) -> int:
+    if not math.isfinite(float(text)):  # beyond float64, and long before Python's 4300-digit limit
+        raise _OutOfRange(text)
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _OutOfRange(text)
+    return value
+
+
 def parse_body(body: bytes, error_msg: str) -> Any:
     if not body.strip():
         raise no_body(error_msg)
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constant, parse_int=_int, parse_float=_float)
     except RecursionError as exc:  # Go's decoder stops at depth 10000 with this message
         raise bad_body("exceeded max depth", error_msg) from exc
+    except _OutOfRange as exc:
+        shown = str(exc) if len(str(exc)) <= 32 else f"{str(exc)[:29]}..."
+        raise bad_body(f"json: cannot unmarshal number {shown} into Go value of type float64", error_msg) from exc
     except _NotJson as exc:
         raise bad_body(f"invalid character {str(exc).lstrip('-')[0]!r} looking for beginning of value",
                        error_msg) from exc

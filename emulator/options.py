@@ -2,16 +2,21 @@
 
 ``Options`` is built once from the command line (or by a caller of ``emulator.start``). The
 switches in ``SWITCHES`` may also be changed at run time with ``PATCH /emulator/settings`` and go
-back to their start-up values on ``POST /emulator/reset``.
+back to their start-up values on ``POST /emulator/reset``. Every value is checked (type, choices,
+finite numbers within ``RANGES``, ``event_sink`` an http(s) URL), at run time and on the command
+line alike; a refused change names every problem and applies nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from emulator.checks import url_problem
 
 DEFAULT_SEED = Path(__file__).with_name("default_seed.json")
 
@@ -55,8 +60,12 @@ class Options:
                 problems.append(problem)
         if not problems:
             for name, value in changes.items():
-                setattr(self, name, value)
+                setattr(self, name, float(value) if SWITCHES[name][0] is float else value)
         return problems
+
+    def problems(self) -> list[str]:
+        """Every problem with the current switch values (the command line is checked with this)."""
+        return [p for name in SWITCHES if (p := _check(name, getattr(self, name)))]
 
 
 SWITCHES: dict[str, tuple[type, tuple[Any, ...] | None]] = {
@@ -77,10 +86,20 @@ SWITCHES: dict[str, tuple[type, tuple[Any, ...] | None]] = {
 }
 
 
+# numeric switches: (lowest, highest, lowest allowed itself?, wording)
+RANGES: dict[str, tuple[float, float, bool, str]] = {
+    "token_lifetime": (1, 31_536_000, True, "an integer from 1 to 31536000 (one year)"),
+    "rc_default_limit": (1, 100, True, "an integer from 1 to 100 (the RC's own limit range)"),
+    "event_retry_base": (0, 3600, True, "a number from 0 to 3600"),
+    "event_retry_cap": (0, 3600, True, "a number from 0 to 3600"),
+    "event_timeout": (0, 300, False, "a number greater than 0 and at most 300"),
+}
+
+
 def _check(name: str, value: Any) -> str | None:
     kind, allowed = SWITCHES[name]
-    if name == "event_sink" and value is None:
-        return None
+    if name == "event_sink":
+        return None if value is None else url_problem(value, name)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if kind is int and isinstance(value, bool):
@@ -89,8 +108,10 @@ def _check(name: str, value: Any) -> str | None:
         return f"{name} must be {kind.__name__}"
     if allowed is not None and value not in allowed:
         return f"{name} must be one of {list(allowed)}"
-    if isinstance(value, int | float) and value < 0:
-        return f"{name} must not be negative"
+    if name in RANGES and isinstance(value, int | float):
+        low, high, low_ok, wording = RANGES[name]
+        if not math.isfinite(value) or not (low <= value if low_ok else low < value) or value > high:
+            return f"{name} must be {wording}"
     return None
 
 
@@ -142,7 +163,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def from_args(argv: list[str] | None = None) -> Options:
-    ns = parser().parse_args(argv)
+    p = parser()
+    ns = p.parse_args(argv)
     values = vars(ns)
     names = {f.name for f in dataclasses.fields(Options)}
-    return Options(**{k: v for k, v in values.items() if k in names})
+    options = Options(**{k: v for k, v in values.items() if k in names})
+    problems = options.problems()
+    if problems:
+        p.error("; ".join(problems))
+    return options

@@ -4,10 +4,19 @@ Every request is classified into a surface (iam, kms, rc, broker, control, other
 the error body used for problems found before a handler runs (unknown path, wrong method, body
 too large, injected faults, rate limits, unexpected exceptions). No traceback ever reaches a
 client; bodies larger than ``max_body_bytes`` are refused without being read.
+
+Framing is strict (RFC 9112): ``Content-Length`` is ASCII digits, repeated only with the same value;
+``Transfer-Encoding`` must be exactly ``chunked`` and never comes with ``Content-Length``; a chunk
+size is hex digits plus optional chunk extensions, and its data ends with CRLF. Anything else is
+400 and the connection is closed. Protocol errors (bad request line, HTTP/0.9, HTTP/2+, header
+limits) are full HTTP/1.1 answers in the format of the surface named by the request line's path.
+KMS handlers run under the store lock, so a call's checks (token, instance, role) and its write
+see the same world: a reset or deprovisioning waits for the call in progress.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 import threading
@@ -30,6 +39,15 @@ from emulator.resource_controller import RcError
 from emulator.web import Request, Response, ServiceError
 
 READ_TIMEOUT = 30.0
+MAX_LINE = 1024
+MAX_TRAILER_LINES = 100
+_TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = rb'"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"'
+# chunk-size [ chunk-ext ] CRLF, chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )
+CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]+)(?:[ \t]*;[ \t]*" + _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|"
+                        + _QUOTED + rb"))?)*[ \t]*\r?\n")
+DIGITS = re.compile(r"[0-9]+")
+NO_BODY = (204, 304)
 SURFACES = (("/emulator/", "control"), ("/identity/", "iam"), ("/oidc/", "iam"), ("/api/", "kms"),
             ("/hpcs/", "kms"), ("/v2/resource_instances", "rc"), ("/crypto_v2/", "broker"))
 
@@ -87,49 +105,77 @@ class Handler(BaseHTTPRequestHandler):
             return self._dispatch
         raise AttributeError(name)
 
+    def parse_request(self) -> bool:
+        """HTTP/0.9 (a request line without a version) is refused at once with a 400: http.server would
+        wait for headers and then answer with a bare body."""
+        if len(str(self.raw_requestline, "iso-8859-1").split()) == 2:
+            self.command, self.close_connection, self.request_version = "", True, "HTTP/1.1"
+            self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+            self.send_error(400, "Bad request syntax (HTTP/0.9 is not supported)")
+            return False
+        return bool(super().parse_request())
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Protocol errors found by http.server (bad request line, header limits) in the surface's format."""
-        path = urlsplit(getattr(self, "path", "") or "").path
+        """Protocol errors found by http.server (bad request line, version, header limits) as a full HTTP/1.1
+        answer in the format of the surface the request line names."""
+        words = str(getattr(self, "raw_requestline", b"") or b"", "iso-8859-1").split()
+        path = urlsplit(words[1]).path if len(words) >= 2 else ""
         surface = surface_of(path) if path.startswith("/") else "other"
+        if not str(getattr(self, "request_version", "")).startswith("HTTP/1."):
+            self.request_version = "HTTP/1.1"  # else http.server writes neither status line nor headers
         self.close_connection = True
         phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
-        code_name = "BAD_REQUEST_ERR" if code < 500 else "INTERNAL_ERR"
-        self._send(error_for(surface, code, code_name, phrase).response(), surface, None)
+        self._send(error_for(surface, code, "BAD_REQUEST_ERR", phrase).response(), surface, None)
 
     def _read_body(self, limit: int) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-                try:
-                    size = int(line, 16)
-                except ValueError as exc:
-                    raise _BodyError(400, "malformed chunked body") from exc
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > limit:
-                    raise _BodyError(413, f"request body larger than {limit} bytes")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(1024)
-        raw = self.headers.get("Content-Length")
-        if raw is None:
+        codings = self.headers.get_all("Transfer-Encoding") or []
+        lengths = self.headers.get_all("Content-Length") or []
+        if codings:
+            if lengths:
+                raise _BodyError(400, "Content-Length and Transfer-Encoding together")
+            if [c.strip().lower() for value in codings for c in value.split(",")] != ["chunked"]:
+                raise _BodyError(400, "unsupported Transfer-Encoding (only chunked is accepted)")
+            return self._read_chunked(limit)
+        if not lengths:
             return b""
-        try:
-            length = int(raw)
-        except ValueError as exc:
-            raise _BodyError(400, "invalid Content-Length") from exc
-        if length < 0:
+        values = {v.strip() for value in lengths for v in value.split(",")}
+        raw = values.pop()
+        if values or not DIGITS.fullmatch(raw):
             raise _BodyError(400, "invalid Content-Length")
-        if length > limit:
+        if len(raw.lstrip("0")) > 18 or int(raw) > limit:
             raise _BodyError(413, f"request body larger than {limit} bytes")
+        length = int(raw)
         body = self.rfile.read(length)
         if len(body) < length:
             raise _BodyError(400, "request body shorter than Content-Length")
         return body
+
+    def _read_chunked(self, limit: int) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            match = CHUNK_LINE.fullmatch(self.rfile.readline(MAX_LINE))
+            if match is None:
+                raise _BodyError(400, "malformed chunked body")
+            size = int(match.group(1), 16)
+            if size == 0:
+                break
+            total += size
+            if total > limit:
+                raise _BodyError(413, f"request body larger than {limit} bytes")
+            data = self.rfile.read(size)
+            if len(data) < size:
+                raise _BodyError(400, "chunked body ended early")
+            chunks.append(data)
+            if self.rfile.readline(MAX_LINE) not in (b"\r\n", b"\n"):
+                raise _BodyError(400, "malformed chunked body")
+        for _ in range(MAX_TRAILER_LINES):
+            line = self.rfile.readline(MAX_LINE)
+            if line in (b"\r\n", b"\n"):
+                return b"".join(chunks)
+            if not line.endswith(b"\n"):
+                raise _BodyError(400, "malformed chunked body")
+        raise _BodyError(400, "too many trailer fields")
 
     def _dispatch(self) -> None:
         emu = self.server.emu
@@ -169,7 +215,7 @@ class Handler(BaseHTTPRequestHandler):
             response = None
         if response is None:
             response = self._handle(req, surface)
-        if surface == "kms":
+        if surface == "kms" and not any(name.lower() == "correlation-id" for name in response.headers):
             response.headers["correlation-id"] = req.header("correlation-id") or str(uuid.uuid4())
         # Journal and state file are written before the answer leaves, so a client that has its answer
         # always finds its call in the journal and its change on disk.
@@ -187,11 +233,15 @@ class Handler(BaseHTTPRequestHandler):
     def _fault_response(self, rule: Any, surface: str) -> Response | None:
         if rule.status is None:
             return None
-        if rule.body is not None:
+        if rule.status in NO_BODY:
+            resp = Response.empty(rule.status)
+        elif rule.body is not None:
             resp = Response.json(rule.status, rule.body)
         else:
             code = "TOO_MANY_REQUESTS" if rule.status == 429 else "INJECTED_FAULT"
             resp = error_for(surface, rule.status, code, "Injected fault").response()
+        replaced = {name.lower() for name in rule.headers}
+        resp.headers = {k: v for k, v in resp.headers.items() if k.lower() not in replaced}
         resp.headers.update(rule.headers)
         return resp
 
@@ -214,6 +264,10 @@ class Handler(BaseHTTPRequestHandler):
                     raise kms_errors.not_found_route()
                 raise error_for(surface, 404, "NOT_FOUND", f"no such path: {req.raw_path}")
             req.params = params
+            if surface == "kms":
+                # One hold for the checks and the write: no reset or deprovisioning in between.
+                with emu.store.lock:
+                    return route.handler(req)
             return route.handler(req)
         except ServiceError as exc:
             return exc.response()
@@ -226,11 +280,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(response.status)
             for name, value in response.headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
+            if response.status not in NO_BODY:  # RFC 9110 §8.6: none on 204, on 304 only the 200's length
+                self.send_header("Content-Length", str(len(response.body)))
             if self.close_connection:
                 self.send_header("Connection", "close")
             self.end_headers()
-            if self.command != "HEAD" and response.body:
+            if self.command != "HEAD" and response.body and response.status not in NO_BODY:
                 self.wfile.write(response.body)
         except OSError:
             self.close_connection = True
@@ -241,16 +296,17 @@ class Handler(BaseHTTPRequestHandler):
         auth = req.header("authorization") or ""
         if auth.lower().startswith("bearer "):
             try:
-                subject = jwt.read_claims(auth[7:].strip()).get("sub")
+                sub = jwt.read_claims(auth[7:].strip()).get("sub")
             except jwt.TokenFormatError:
-                subject = None
+                sub = None
+            subject = sub if isinstance(sub, str) else None
         headers = {k: str(v) for k, v in req.headers.items()}
         self.server.emu.journal.record({
             "surface": surface, "method": req.method, "path": req.raw_path,
             "query": {k: v[0] for k, v in req.query.items()}, "status": status,
             "instance": req.hpcs_guid or req.header("bluemix-instance"), "subject": subject,
             "headers": redact_headers(headers),
-            "body": body_for_journal(req.body, req.header("content-type")), "fault": fault,
+            "body": body_for_journal(req.body, req.header("content-type"), iam=surface == "iam"), "fault": fault,
             "duration_ms": round((time.monotonic() - started) * 1000, 2),
         })
 

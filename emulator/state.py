@@ -1,7 +1,8 @@
 """The emulated cloud's state: accounts, principals, instances, policies, keys, token counters.
 
 One ``Store`` per server. Every reader and writer holds ``store.lock`` (an RLock); the HTTP
-layer takes it around each handler, so handlers see a consistent world. The data is plain JSON
+layer takes it around each KMS handler, so a call's checks and its write see one consistent world
+(the other surfaces' handlers take it themselves). The data is plain JSON
 (dicts and lists) so it can be written to ``--state-file`` as is: atomically, through a temporary
 file in the same folder and ``os.replace``, so a crash never leaves a half-written file.
 """

@@ -1,10 +1,12 @@
 """Small HTTP building blocks: ``Request``, ``Response``, a path-template ``Router`` and the
 ``ServiceError`` every surface's errors derive from (each renders its own service's body).
+JSON answers are always strict JSON: a non-finite float that slipped into a value is sent as null.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,12 +44,26 @@ class Response:
     @classmethod
     def json(cls, status: int, obj: Any, content_type: str = "application/json",
              headers: dict[str, str] | None = None) -> Response:
-        body = json.dumps(obj, separators=(",", ":")).encode("utf-8")
-        return cls(status, body, {"Content-Type": content_type, **(headers or {})})
+        try:
+            text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+        except ValueError:
+            text = json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False)
+        return cls(status, text.encode("utf-8"), {"Content-Type": content_type, **(headers or {})})
 
     @classmethod
     def empty(cls, status: int = 204, headers: dict[str, str] | None = None) -> Response:
         return cls(status, b"", dict(headers or {}))
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN / Infinity replaced by None (they have no JSON form)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 class ServiceError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 from typing import Any
@@ -183,3 +184,131 @@ def test_control_fuzzed_bodies_never_500(kit: Kit, doc: dict[str, Any], path: st
     if resp.status_code >= 400:
         assert isinstance(resp.json()["error"], str)
     kit.control("POST", "/reset")
+
+
+def _forged(kit: Kit) -> str:
+    """A real token's header and claims with a non-ASCII signature (sent as latin-1 bytes)."""
+    head, claims, _ = kit.token().split(".")
+    return f"{head}.{claims}.\u00e9"
+
+
+@pytest.mark.parametrize(("surface", "path"), [("kms", "/api/v2/keys"), ("rc", "/v2/resource_instances"),
+                                               ("rc", f"/v2/resource_instances/{KP_US}"),
+                                               ("broker", "/crypto_v2/instances/a4b5c6d7-e8f9-4a0b-8c1d-2e3f4a5b6c7d")])
+def test_non_ascii_token_signature_is_401(kit: Kit, surface: str, path: str) -> None:
+    """A bearer token whose signature holds a non-ASCII character answers 401 in the surface's format, not 500."""
+    data = (f"GET {path} HTTP/1.1\r\nHost: x\r\nbluemix-instance: {KP_US}\r\n"
+            f"Authorization: Bearer {_forged(kit)}\r\n\r\n").encode("latin-1")
+    status, headers, body = raw(kit.url, data)
+    assert status == 401
+    assert_surface_error(surface, status, headers, body)
+
+
+def test_assume_grant_with_non_ascii_signature_is_400(kit: Kit) -> None:
+    """The IAM assume grant with a non-ASCII token signature answers 400 BXNIM0407E, not 500."""
+    resp = kit.http.post("/identity/token", data={"grant_type": "urn:ibm:params:oauth:grant-type:assume",
+                                                  "access_token": _forged(kit), "profile_id": "x"})
+    assert resp.status_code == 400 and resp.json()["errorCode"] == "BXNIM0407E"
+
+
+@pytest.mark.parametrize("target", [("PUT", "/instance/policies"), ("POST", "/keys"),
+                                    ("POST", "/keys_with_policy_overrides")])
+@pytest.mark.parametrize("number", ["1" * 4301, "-" + "9" * 5000, "1e400", "-1e999"])
+def test_kms_out_of_range_number_is_bad_body(kit: Kit, target: tuple[str, str], number: str) -> None:
+    """A KMS body number Python cannot hold (over 4300 digits) or Go would overflow (1e400) → 400 BAD_BODY_ERR."""
+    body = '{"metadata": {"collectionType": "x", "collectionTotal": NUMBER}, "resources": []}'.replace("NUMBER", number)
+    resp = kit.kms(target[0], target[1], body=body)
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["resources"][0]["reasons"][0]["code"] == "BAD_BODY_ERR"
+
+
+@pytest.mark.parametrize("surface", ["kms", "iam", "rc", "control"])
+@pytest.mark.parametrize("size_line", [b"-5", b"+5", b"0x5", b"5_0", b" 5", b"5 x", b"5;", b"5;a=\"b", b"", b"g"])
+def test_malformed_chunk_size_is_400(kit: Kit, emulator: Any, surface: str, size_line: bytes) -> None:
+    """A chunk-size line that is not hex digits plus optional chunk extensions → 400 in the surface's format."""
+    before = len(emulator.output())
+    data = (f"POST {SURFACE_PATHS[surface]} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+            + size_line + b"\r\nhello\r\n0\r\n\r\n")
+    status, headers, body = raw(kit.url, data)
+    assert status == 400 and headers.get("connection") == "close"
+    assert_surface_error(surface, status, headers, body)
+    assert "Traceback" not in emulator.output()[before:]
+
+
+@pytest.mark.parametrize("chunks", [b"5;ext\r\nhello\r\n0\r\n\r\n", b"5 ; a=b ;c=\"d e\"\r\nhello\r\n0\r\n\r\n",
+                                    b"0005\r\nhello\r\n0;x\r\nTrailer-Field: 1\r\n\r\n"])
+def test_valid_chunked_body_is_read(kit: Kit, chunks: bytes) -> None:
+    """A chunked body with chunk extensions, leading zeros and a trailer is read like any other body."""
+    data = b"POST /emulator/clock HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
+    status, _, body = raw(kit.url, data)
+    assert status == 400 and json.loads(body)["error"] == "body is not valid JSON"  # "hello" arrived intact
+
+
+def test_chunk_data_must_end_with_crlf(kit: Kit) -> None:
+    """Chunk data longer than its size line said (no CRLF right after it) → 400, not silently skipped."""
+    head = b"GET /emulator/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert raw(kit.url, head + b"2\r\n{}\r\n0\r\n\r\n")[0] == 200
+    assert raw(kit.url, head + b"2\r\n{}}\r\n0\r\n\r\n")[0] == 400
+
+
+@pytest.mark.parametrize(("line", "surface", "status"), [
+    (b"GET /api/v2/keys HTTP/2.0", "kms", 505), (b"GET /v2/resource_instances HTTP/3.0", "rc", 505),
+    (b"GET /api/v2/keys HTTP/1.x", "kms", 400), (b"GET  /identity/token  y  z HTTP/1.1", "iam", 400),
+    (b"GET /api/v2/keys", "kms", 400), (b"\x16\x03\x01garbage", "other", 400)])
+def test_protocol_errors_are_full_http11_answers(kit: Kit, emulator: Any, line: bytes, surface: str,
+                                                 status: int) -> None:
+    """Bad versions, HTTP/0.9 and garbage request lines get a full HTTP/1.1 answer in the path's surface format."""
+    before = len(emulator.output())
+    got, headers, body = raw(kit.url, line + b"\r\nHost: x\r\n\r\n")
+    assert got == status and headers["connection"] == "close" and int(headers["content-length"]) == len(body)
+    assert_surface_error(surface, got, headers, body)
+    assert "Traceback" not in emulator.output()[before:]
+
+
+def test_protocol_error_after_keep_alive_uses_its_own_path(kit: Kit) -> None:
+    """A bad request line on a kept-alive connection is answered in its own path's format, not the previous one's."""
+    parts = urlsplit(kit.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(b"GET /emulator/health HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v2/keys HTTP/2.0\r\nHost: x\r\n\r\n")
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    second = out[out.index(b"HTTP/1.1 505"):]
+    assert KMS_CT.encode() in second.partition(b"\r\n\r\n")[0]
+
+
+@pytest.mark.parametrize("head", [
+    b"Content-Length: +2\r\n\r\n{}", b"Content-Length: 1_5\r\n\r\n{\"a\": 123456789}", b"Content-Length: 0x2\r\n\r\n{}",
+    b"Content-Length: \xd9\xa2\r\n\r\n{}", b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}x",
+    b"Content-Length: 2, 3\r\n\r\n{}x", b"Content-Length:\r\n\r\n",
+    b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    b"Transfer-Encoding: gzip\r\n\r\n{}", b"Transfer-Encoding: chunked, gzip\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+], ids=["plus", "underscore", "hex", "arabic-digit", "two-values", "list", "empty", "cl-and-te", "te-gzip",
+        "te-not-final"])
+@pytest.mark.parametrize("surface", ["kms", "control"])
+def test_ambiguous_body_framing_is_400(kit: Kit, surface: str, head: bytes) -> None:
+    """Non-digit, disagreeing or TE-accompanied Content-Length and non-chunked codings → 400, connection closed."""
+    data = f"POST {SURFACE_PATHS[surface]} HTTP/1.1\r\nHost: x\r\n".encode() + head
+    status, headers, body = raw(kit.url, data)
+    assert status == 400 and headers.get("connection") == "close"
+    assert_surface_error(surface, status, headers, body)
+
+
+def test_repeated_equal_content_length_is_accepted(kit: Kit) -> None:
+    """Several Content-Length headers with the same value are one length (RFC 9112 §6.3)."""
+    data = b"POST /emulator/clock HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}"
+    status, _, body = raw(kit.url, data)
+    assert status == 400 and json.loads(body)["error"] == "advance_seconds must be a number"
+
+
+def test_token_with_too_deep_claims_is_refused_not_500(kit: Kit) -> None:
+    """Token claims nested too deep → KMS 400 BEARER_SUB_EXTRACTION_ERR, RC 401, IAM assume 400, never 500."""
+    deep = base64.urlsafe_b64encode(b"[" * 30000).decode().rstrip("=")
+    token = f"{kit.token().split('.')[0]}.{deep}.sig"
+    kms = kit.http.get("/api/v2/keys", headers={"authorization": f"Bearer {token}", "bluemix-instance": KP_US})
+    assert kms.status_code == 400 and kms.json()["resources"][0]["reasons"][0]["code"] == "BEARER_SUB_EXTRACTION_ERR"
+    rc = kit.http.get("/v2/resource_instances", headers={"authorization": f"Bearer {token}"})
+    assert rc.status_code == 401
+    iam = kit.http.post("/identity/token", data={"grant_type": "urn:ibm:params:oauth:grant-type:assume",
+                                                 "access_token": token, "profile_id": "x"})
+    assert iam.status_code == 400 and iam.json()["errorCode"] == "BXNIM0407E"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 import time
 from typing import Any
@@ -237,3 +239,152 @@ def test_huge_body_is_413_without_reading(emulator: object) -> None:
         answer = sock.recv(4096).decode()
     assert answer.startswith("HTTP/1.1 413")
     assert "application/vnd.ibm.kms.error+json" in answer
+
+
+def strict_json(text: str) -> Any:
+    """Parse as strict JSON: NaN / Infinity are not JSON."""
+    def refuse(name: str) -> Any:
+        raise ValueError(f"not JSON: {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e300", "1e400", "-1e300", "1" * 30])
+def test_clock_refuses_non_finite_and_huge_advances(kit: Kit, value: str) -> None:
+    """POST /emulator/clock with NaN, Infinity or an advance beyond 100 years → 400; the world keeps working."""
+    resp = kit.http.post("/emulator/clock", content=f'{{"advance_seconds": {value}}}')
+    assert resp.status_code == 400 and isinstance(resp.json()["error"], str)
+    assert kit.control("GET", "/state").status_code == 200
+    assert kit.kms("GET", "/instance/policies").status_code == 200
+    assert kit.control("POST", "/clock", {"advance_seconds": 60}).json()["offset_seconds"] == 60
+
+
+def test_control_bodies_are_strict_json(kit: Kit) -> None:
+    """Every control body refuses NaN / Infinity and out-of-range numbers with 400 (strict JSON, 64-bit integers)."""
+    for path, body in (("/rate-limits", f'{{"instance": "{KP_US}", "per_second": NaN}}'),
+                       ("/rate-limits", f'{{"instance": "{KP_US}", "per_second": {"9" * 20}}}'),
+                       ("/faults", '{"path": "/api", "status": 500, "body": {"x": Infinity}}'),
+                       ("/instances", '{"service": "kms", "name": -Infinity}')):
+        resp = kit.http.post(f"/emulator{path}", content=body)
+        assert resp.status_code == 400 and resp.json()["error"] == "body is not valid JSON", (path, resp.text)
+    resp = kit.http.request("PATCH", "/emulator/settings", content='{"event_timeout": NaN}')
+    assert resp.status_code == 400
+    assert kit.control("GET", "/faults").json()["faults"] == [] and kit.control("GET", "/rate-limits").json() == {
+        "rate_limits": []}
+
+
+def test_settings_reject_every_bad_value(kit: Kit) -> None:
+    """PATCH /emulator/settings validates ranges and URLs and names every problem; nothing is applied."""
+    before = kit.control("GET", "/settings").json()
+    bad = {"event_timeout": 0, "event_sink": "not a url", "rc_default_limit": 0, "token_lifetime": 0,
+           "event_retry_base": 1e300, "event_retry_cap": -1}
+    resp = kit.control("PATCH", "/settings", bad)
+    assert resp.status_code == 400
+    details = resp.json()["details"]
+    assert len(details) == len(bad) and all(any(name in d for d in details) for name in bad)
+    assert "not a url" not in resp.text
+    for sink in ("ftp://x/", "http://user:pw@host/", "http://host:port/", "http:///x", "http://h/\r\nX: y"):
+        assert kit.control("PATCH", "/settings", {"event_sink": sink}).status_code == 400, sink
+    assert kit.control("PATCH", "/settings", {"rc_default_limit": 1000000}).status_code == 400
+    assert kit.control("GET", "/settings").json() == before
+    ok = kit.control("PATCH", "/settings", {"rc_default_limit": 1, "event_sink": "https://sink.example/x",
+                                             "event_timeout": 2})
+    assert ok.status_code == 200 and ok.json()["rc_default_limit"] == 1
+    listed = kit.http.get("/v2/resource_instances", headers={"authorization": f"Bearer {kit.token()}"})
+    assert listed.status_code == 200 and listed.json()["rows_count"] == 1
+
+
+@pytest.mark.parametrize(("rule", "problem"), [
+    ({"headers": {"X-A": "a\r\nSet-Cookie: injected=1"}}, "header value"),
+    ({"headers": {"X-A\r\nSet-Cookie": "a"}}, "header name"),
+    ({"headers": {"X A": "a"}}, "header name"),
+    ({"headers": {"X-A": "\u0100"}}, "header value"),
+    ({"headers": {"Content-Length": "5"}}, "Content-Length"),
+    ({"headers": {"transfer-encoding": "chunked"}}, "Transfer-Encoding"),
+    ({"headers": {"Connection": "close"}}, "Connection"),
+    ({"status": 100}, "status"), ({"status": 101}, "status"), ({"status": 199}, "status"),
+    ({"status": 204, "body": {"a": 1}}, "body"), ({"status": 304, "body": "x"}, "body"),
+    ({"latency_ms": 60001}, "latency_ms"), ({"method": "GET /x"}, "method"),
+])
+def test_fault_rule_validation(kit: Kit, rule: dict[str, Any], problem: str) -> None:
+    """Fault rules that would corrupt or stall the answer are refused with 400 naming the problem."""
+    resp = kit.control("POST", "/faults", {"path": "/api/v2/keys", "status": 503, **rule})
+    assert resp.status_code == 400, resp.text
+    assert any(problem.lower() in d.lower() for d in resp.json()["details"]), resp.json()
+    assert kit.control("GET", "/faults").json()["faults"] == []
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_fault_204_and_304_have_no_body(kit: Kit, status: int) -> None:
+    """A 204 or 304 fault is answered without a body or Content-Length; the kept-alive connection stays usable."""
+    assert kit.control("POST", "/faults", {"path": "/api/v2/keys", "status": status}).status_code == 201
+    parts = urlsplit(kit.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(b"GET /api/v2/keys HTTP/1.1\r\nHost: x\r\n\r\nGET /emulator/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        out = b""
+        while b'{"status":"ok"}' not in out:
+            chunk = sock.recv(65536)
+            assert chunk, out
+            out += chunk
+    first, _, rest = out.partition(b"\r\n\r\n")
+    assert first.startswith(f"HTTP/1.1 {status}".encode())
+    assert rest.startswith(b"HTTP/1.1 200")
+    assert b"content-length" not in first.lower()
+
+
+def test_fault_headers_replace_case_insensitively(kit: Kit) -> None:
+    """A fault's Content-Type replaces the answer's own (one header, whatever the case)."""
+    kit.control("POST", "/faults", {"path": "/api/v2/keys", "status": 503, "body": {"a": 1},
+                                    "headers": {"content-type": "application/problem+json"}})
+    resp = kit.kms("GET", "/keys")
+    assert resp.status_code == 503 and resp.headers.get_list("content-type") == ["application/problem+json"]
+
+
+def test_provision_guid_must_be_canonical(kit: Kit) -> None:
+    """Instance guids must be lower-case 8-4-4-4-12: other UUID spellings are refused, never a second instance."""
+    for guid in (KP_US.upper(), f"urn:uuid:{KP_US}", f"{{{KP_US}}}", KP_US.replace("-", ""), ""):
+        resp = kit.control("POST", "/instances", {"service": "kms", "guid": guid, "event": "none"})
+        assert resp.status_code == 400 and "guid" in " ".join(resp.json()["details"]), guid
+    assert len([i for i in kit.control("GET", "/state").json()["instances"] if i["guid"].lower() == KP_US]) == 1
+    dup = kit.control("POST", "/instances", {"service": "kms", "guid": KP_US, "event": "none"})
+    assert dup.status_code == 400 and dup.json()["details"] == ["an instance with this guid exists"]
+
+
+def test_provision_headers_and_sink_are_validated(kit: Kit) -> None:
+    """Provisioning refuses bad or injected headers and a non-http(s) sink, listing every problem at once."""
+    spec = {"service": "s3", "region": "mars", "sink": "not a url",
+            "headers": {"X-A": "a\r\nX-B: b", "Bad Name": "x", "Content-Length": "1"}}
+    resp = kit.control("POST", "/instances", spec)
+    assert resp.status_code == 400
+    details = resp.json()["details"]
+    assert len(details) == 6, details
+    assert "not a url" not in resp.text
+    gone = kit.control("DELETE", f"/instances/{KP_US}", {"sink": "file:///etc/passwd"})
+    assert gone.status_code == 400 and kit.kms("GET", "/keys").status_code == 200
+
+
+def test_journal_is_strict_json(kit: Kit) -> None:
+    """A body with NaN / 1e400 and a token claiming a NaN subject are journalled so the journal stays strict JSON."""
+    resp = kit.kms("PUT", "/instance/policies", body=b'{"metadata": NaN, "x": 1e400}')
+    assert resp.status_code == 400
+    head = base64.urlsafe_b64encode(b'{"alg":"HS256"}').decode().rstrip("=")
+    claims = base64.urlsafe_b64encode(b'{"sub": NaN, "exp": Infinity}').decode().rstrip("=")
+    kit.http.get("/api/v2/keys", headers={"authorization": f"Bearer {head}.{claims}.sig", "bluemix-instance": KP_US})
+    text = kit.control("GET", "/journal").text
+    calls = strict_json(text)["calls"]
+    assert calls[-2]["body"] == '{"metadata": NaN, "x": 1e400}'
+    assert calls[-1]["subject"] is None
+
+
+@pytest.mark.parametrize("ctype", [None, "Application/X-WWW-Form-Urlencoded", "APPLICATION/X-WWW-FORM-URLENCODED; "
+                                   "charset=UTF-8", "text/plain", "application/json"])
+def test_journal_redacts_iam_secrets_whatever_the_content_type(kit: Kit, ctype: str | None) -> None:
+    """IAM form secrets are redacted in the journal whatever the case of the content type, or without one."""
+    form = f"grant_type={APIKEY_GRANT}&apikey={FUNCS}".encode()
+    headers = {"content-type": ctype} if ctype else {}
+    resp = kit.http.post("/identity/token", content=form, headers=headers)
+    assert resp.status_code == (200 if ctype in (None,) or "form" in ctype.lower() else 400)
+    kit.http.post("/identity/token", content=json.dumps({"grant_type": APIKEY_GRANT, "apikey": FUNCS}),
+                  headers={"content-type": "application/json"})
+    journal = kit.control("GET", "/journal?surface=iam").text
+    assert FUNCS not in journal
+    assert strict_json(journal)["calls"][0]["body"]["apikey"] == "<redacted>"
