@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from emulator import events, faults
+from emulator import events, faults, strict_json
 from emulator.checks import header_problems, url_problem
 from emulator.kms_keys import render
 from emulator.resource_controller import record
@@ -49,34 +48,12 @@ class ControlError(ServiceError):
         return Response.json(self.status, {"error": str(self), "details": self.details})
 
 
-class _BadNumber(ValueError):
-    pass
-
-
-def _no_constant(name: str) -> Any:
-    raise _BadNumber(name)
-
-
-def _int(text: str) -> int:
-    value = int(text) if len(text.lstrip("-")) <= 19 else None
-    if value is None or not -(2**63) <= value < 2**63:
-        raise _BadNumber(text)
-    return value
-
-
-def _float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _BadNumber(text)
-    return value
-
-
 def _json(req: Request, default: Any = None) -> Any:
     if not req.body.strip():
         return default
     try:
-        return json.loads(req.body, parse_constant=_no_constant, parse_int=_int, parse_float=_float)
-    except _BadNumber as exc:
+        return strict_json.loads(req.body, int64=True)
+    except (strict_json.BadConstant, strict_json.BadNumber) as exc:
         raise ControlError(400, "body is not valid JSON", [JSON_NUMBERS]) from exc
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ControlError(400, "body is not valid JSON") from exc

@@ -10,12 +10,12 @@ nested at most ``MAX_BODY_DEPTH`` deep, otherwise as text, so the journal is alw
 
 from __future__ import annotations
 
-import json
-import math
 import threading
 import time
 from typing import Any
 from urllib.parse import parse_qs
+
+from emulator import strict_json
 
 MAX_ENTRIES = 10_000
 MAX_BODY_DEPTH = 64
@@ -43,17 +43,6 @@ def _form(text: str) -> dict[str, str]:
             for k, v in parse_qs(text, keep_blank_values=True).items()}
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(name)
-
-
-def _float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
-
-
 def body_for_journal(body: bytes, content_type: str | None, iam: bool = False) -> Any:
     """The body as journalled; ``iam`` for IAM token calls (form secrets redacted whatever the content type)."""
     if not body:
@@ -63,7 +52,7 @@ def body_for_journal(body: bytes, content_type: str | None, iam: bool = False) -
     if "x-www-form-urlencoded" in ctype or (iam and not ctype):
         return _form(text)
     try:
-        parsed = json.loads(text, parse_constant=_no_constant, parse_float=_float)
+        parsed = strict_json.loads(text)
     except (ValueError, RecursionError):
         # IAM reads only forms; text in any other shape may still be one carrying a secret.
         return _form(text) if iam else text[:4096]

@@ -13,6 +13,8 @@ import hmac
 import json
 from typing import Any
 
+from emulator import strict_json
+
 _HEADER = {"alg": "HS256", "typ": "JWT", "kid": "emulator"}
 
 
@@ -47,12 +49,8 @@ def encode(claims: dict[str, Any], secret: bytes) -> str:
     return f"{head}.{body}.{_sign(signing_input, secret)}"
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _json(raw: bytes) -> Any:
-    return json.loads(raw, parse_constant=_no_constant)
+    return strict_json.loads(raw)
 
 
 def read_claims(token: str) -> dict[str, Any]:

@@ -10,9 +10,9 @@ refuse past 4300 digits) are Go's ``json: cannot unmarshal number ... of type fl
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
+from emulator import strict_json
 from emulator.kms_errors import bad_body, collection_total_mismatch, no_body
 
 GO_TYPES = {bool: "bool", str: "string", int: "int", list: "[]", dict: "struct"}
@@ -30,42 +30,17 @@ def json_kind(value: Any) -> str:
     return "object"
 
 
-class _NotJson(ValueError):
-    """NaN / Infinity / -Infinity: Python's json accepts them, Go's decoder does not."""
-
-
-def _no_constant(name: str) -> Any:
-    raise _NotJson(name)
-
-
-class _OutOfRange(ValueError):
-    """A number outside float64's range: Go's decoder refuses it."""
-
-
-def _int(text: str) -> int:
-    if not math.isfinite(float(text)):  # beyond float64, and long before Python's 4300-digit limit
-        raise _OutOfRange(text)
-    return int(text)
-
-
-def _float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _OutOfRange(text)
-    return value
-
-
 def parse_body(body: bytes, error_msg: str) -> Any:
     if not body.strip():
         raise no_body(error_msg)
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constant, parse_int=_int, parse_float=_float)
+        return strict_json.loads(body.decode("utf-8"))
     except RecursionError as exc:  # Go's decoder stops at depth 10000 with this message
         raise bad_body("exceeded max depth", error_msg) from exc
-    except _OutOfRange as exc:
+    except strict_json.BadNumber as exc:
         shown = str(exc) if len(str(exc)) <= 32 else f"{str(exc)[:29]}..."
         raise bad_body(f"json: cannot unmarshal number {shown} into Go value of type float64", error_msg) from exc
-    except _NotJson as exc:
+    except strict_json.BadConstant as exc:
         raise bad_body(f"invalid character {str(exc).lstrip('-')[0]!r} looking for beginning of value",
                        error_msg) from exc
     except UnicodeDecodeError as exc:
