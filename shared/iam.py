@@ -19,12 +19,13 @@ from typing import Any
 import httpx
 
 from shared.errors import REASON_CODE, IamError
-from shared.retry import RetryPolicy, call_timeout, is_retryable_status, parse_retry_after, send
+from shared.retry import RetryPolicy, call_timeout, is_retryable_status, json_of, parse_retry_after, send
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 CR_TOKEN_GRANT = "urn:ibm:params:oauth:grant-type:cr-token"  # noqa: S105 - a grant type
 REFRESH_FRACTION = 0.8
 EXPIRY_MARGIN = 10.0
+MAX_LIFETIME = 86_400  # IAM tokens live an hour; a larger expires_in is trusted only up to a day
 # KMS answers 401 both for an expired token and for a caller without access to the instance.
 # A token younger than this is not expired, so its 401 means "no access": refreshing it would only
 # let forged events for unknown instances turn into one IAM token exchange each.
@@ -120,19 +121,23 @@ class TokenProvider:
             raise _iam_error(response)
         body = _json(response)
         token, lifetime = body.get("access_token"), body.get("expires_in")
-        if not isinstance(token, str) or not token or not isinstance(lifetime, int) or lifetime <= 0:
+        if not _usable_token(token) or type(lifetime) is not int or lifetime <= 0:
             raise IamError("IAM answered 200 without a usable access_token/expires_in", retryable=True)
+        assert isinstance(token, str)
+        lifetime = min(lifetime, MAX_LIFETIME)
         self._token = token
         self._fetched_at = started
         self._refresh_at = started + REFRESH_FRACTION * lifetime
         self._expires_at = started + max(0.0, lifetime - EXPIRY_MARGIN)
 
 
+def _usable_token(token: object) -> bool:
+    """A token we can send in a header: a non-empty string of visible ASCII."""
+    return isinstance(token, str) and bool(token) and all("!" <= char <= "~" for char in token)
+
+
 def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
+    body = json_of(response)
     return body if isinstance(body, dict) else {}
 
 

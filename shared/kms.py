@@ -18,7 +18,7 @@ import httpx
 
 from shared.errors import REASON_CODE, KmsError
 from shared.iam import TokenProvider
-from shared.retry import RetryPolicy, call_timeout, is_retryable_status, parse_retry_after, send
+from shared.retry import RetryPolicy, call_timeout, is_retryable_status, json_of, parse_retry_after, send
 
 POLICY_MEDIA_TYPE = "application/vnd.ibm.kms.policy+json"
 POLICY_PATH = "/api/v2/instance/policies"
@@ -68,17 +68,22 @@ def dual_auth_state(body: Any) -> bool | None:
     """
     if not isinstance(body, Mapping):
         raise KmsError("policy response is not a JSON object", reason_code="unexpected_response")
-    resources = body.get("resources") or []
+    resources = body.get("resources")
+    if resources is None:  # an empty collection may leave the list out
+        return None
     if not isinstance(resources, list):
         raise KmsError("policy response `resources` is not a list", reason_code="unexpected_response")
+    states = set()
     for resource in resources:
         if isinstance(resource, Mapping) and resource.get("policy_type") == DUAL_AUTH:
             data = resource.get("policy_data")
             enabled = data.get("enabled") if isinstance(data, Mapping) else None
             if not isinstance(enabled, bool):
                 raise KmsError("dualAuthDelete entry has no boolean `enabled`", reason_code="unexpected_response")
-            return enabled
-    return None
+            states.add(enabled)
+    if len(states) > 1:
+        raise KmsError("policy response has conflicting dualAuthDelete entries", reason_code="unexpected_response")
+    return states.pop() if states else None
 
 
 def parse_error(response: httpx.Response, correlation_id: str) -> KmsError:
@@ -86,7 +91,7 @@ def parse_error(response: httpx.Response, correlation_id: str) -> KmsError:
     status = response.status_code
     reason_code = message = None
     try:
-        body = response.json()
+        body = json_of(response)
         first = body["resources"][0]
         message = first.get("errorMsg")
         reasons = first.get("reasons") or []
@@ -120,10 +125,10 @@ class KmsClient:
 
     def get_dual_auth(self, base_url: str, instance_guid: str, correlation_id: str) -> bool | None:
         response = self._send(get_dual_auth_request(base_url, instance_guid, correlation_id), correlation_id)
-        try:
-            return dual_auth_state(response.json())
-        except ValueError:
-            raise KmsError("policy response is not JSON", reason_code="unexpected_response") from None
+        body = json_of(response)
+        if body is None:
+            raise KmsError("policy response is not JSON", reason_code="unexpected_response")
+        return dual_auth_state(body)
 
     def set_dual_auth(self, base_url: str, instance_guid: str, enabled: bool, correlation_id: str) -> None:
         self._send(put_dual_auth_request(base_url, instance_guid, enabled, correlation_id), correlation_id)
@@ -151,9 +156,11 @@ class KmsClient:
             )
 
         try:
-            return send(self._retry, do)
+            self._http.build_request(request.method, request.url, params=request.params)
         except (httpx.InvalidURL, ValueError):  # e.g. a host IDNA cannot encode
             raise KmsError("KMS endpoint URL is not valid", reason_code="invalid_endpoint") from None
+        try:
+            return send(self._retry, do)
         except httpx.TransportError as exc:
             raise KmsError(
                 f"KMS unreachable ({type(exc).__name__})",

@@ -11,7 +11,7 @@ from shared.crn import Crn
 from shared.endpoints import broker_url
 from shared.errors import ResourceControllerError
 from shared.iam import TokenProvider
-from shared.retry import RetryPolicy, call_timeout, is_retryable_status, parse_retry_after, send
+from shared.retry import RetryPolicy, call_timeout, is_retryable_status, json_of, parse_retry_after, send
 
 
 class _JsonGetter:
@@ -37,10 +37,7 @@ class _JsonGetter:
                 retryable=is_retryable_status(status),
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
             )
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        body = json_of(response)
         if not isinstance(body, dict):
             raise ResourceControllerError(f"{self._what} answer is not a JSON object", retryable=True)
         return body

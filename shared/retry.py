@@ -16,14 +16,18 @@ past the platform's own timeout (Event Notifications waits 10 s).
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
+
+DELTA_SECONDS = re.compile(r"[0-9]{1,9}")  # RFC 9110 delay-seconds, ASCII digits only
 
 
 def is_retryable_status(status: int) -> bool:
@@ -35,15 +39,23 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if DELTA_SECONDS.fullmatch(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def json_of(response: httpx.Response) -> Any:
+    """The JSON of an upstream answer, or None when it is not JSON or nested too deep to read."""
+    try:
+        return response.json()
+    except (ValueError, RecursionError):
+        return None
 
 
 _deadline: ContextVar[float | None] = ContextVar("dualauth_deadline", default=None)

@@ -110,6 +110,37 @@ def test_garbage_200_is_an_error():
         provider(lambda r: httpx.Response(200, content=b"<html>")).token()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        rb'{"access_token": "tok\u00e9n", "expires_in": 3600}',
+        b'{"access_token": "a b", "expires_in": 3600}',
+        b'{"access_token": "t", "expires_in": true}',
+        b'{"access_token": "t", "expires_in": "3600"}',
+    ],
+)
+def test_unusable_200_is_a_retryable_iam_error(body):
+    """Too deep JSON, a token a header cannot carry, or a non-integer lifetime: a retryable IamError, no crash."""
+    with pytest.raises(IamError) as err:
+        provider(lambda r: httpx.Response(200, content=body)).token()
+    assert err.value.retryable
+
+
+def test_huge_lifetime_is_capped_at_a_day():
+    """An expires_in of 10**400 is trusted only up to a day: the token is refreshed after 80 % of 86400 s."""
+    clock, calls = Clock(), []
+
+    def handler(request):
+        calls.append(1)
+        return httpx.Response(200, json={"access_token": f"t{len(calls)}", "expires_in": 10**400})
+
+    tokens = provider(handler, clock=clock)
+    assert tokens.token() == "t1"
+    clock.now += 0.8 * 86_400 + 1
+    assert tokens.token() == "t2"
+
+
 def test_trusted_profile_grant_reads_cr_token(tmp_path):
     """With a trusted profile the cr-token grant sends the token file's contents and the profile id."""
     calls = []

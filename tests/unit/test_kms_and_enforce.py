@@ -3,6 +3,7 @@
 import json
 
 import httpx
+import pytest
 
 from shared.crn import parse_crn
 from shared.enforce import Enforcer, Kind
@@ -64,6 +65,9 @@ def test_error_envelope_parsed_by_reason_code():
 class ScriptedKms:
     """Answers GET/PUT from a script, counting calls; IAM always grants."""
 
+    headers: dict = {}
+    raw = None
+
     def __init__(self, gets, puts=None):
         self.gets, self.puts, self.calls = list(gets), list(puts or []), []
 
@@ -73,7 +77,9 @@ class ScriptedKms:
         self.calls.append(request.method)
         script = self.gets if request.method == "GET" else self.puts
         status, body = script.pop(0)
-        return httpx.Response(status, json=body) if body is not None else httpx.Response(status)
+        if body is not None:
+            return httpx.Response(status, json=body, headers=self.headers)
+        return httpx.Response(status, content=self.raw or b"", headers=self.headers)
 
 
 class Clock:
@@ -116,6 +122,24 @@ def test_put_forbidden_is_failed_with_reason_code():
     kms = ScriptedKms(gets=[(200, policy(False))], puts=[(403, env)])
     outcome = enforcer(kms).ensure_enabled(CRN, "cid")
     assert (outcome.kind, outcome.reason_code, outcome.retryable) == (Kind.FAILED, "UNAUTHORIZED_ERR", False)
+
+
+@pytest.mark.parametrize("retry_after", ["\u00b2", "9" * 400])
+def test_odd_retry_after_on_a_503_stays_a_retryable_failure(retry_after):
+    """A 503 with an unreadable Retry-After is retried and ends failed + retryable, never an endpoint error."""
+    kms = ScriptedKms(gets=[(503, None)] * 3)
+    kms.headers = {"retry-after": retry_after.encode()}
+    outcome = enforcer(kms).ensure_enabled(CRN, "cid")
+    assert (outcome.kind, outcome.reason_code, outcome.retryable) == (Kind.FAILED, "HTTP_503", True)
+    assert kms.calls == ["GET"] * 3
+
+
+def test_too_deep_policy_answer_is_unexpected_not_a_crash():
+    """A 200 whose JSON nests 100000 deep is failed/unexpected_response, not a RecursionError."""
+    kms = ScriptedKms(gets=[(200, None)])
+    kms.raw = b"[" * 100_000 + b"]" * 100_000
+    outcome = enforcer(kms).ensure_enabled(CRN, "cid")
+    assert (outcome.kind, outcome.reason_code) == (Kind.FAILED, "unexpected_response")
 
 
 def test_a_redirect_is_no_answer():
@@ -211,7 +235,15 @@ def test_malformed_policy_answers_are_errors_not_crashes():
 
     from shared.errors import KmsError
 
-    for bad in ({"resources": [{"policy_type": "dualAuthDelete", "policy_data": "x"}]}, {"resources": "x"}, [1]):
+    conflicting = {"resources": [policy(True)["resources"][0], policy(False)["resources"][0]]}
+    for bad in (
+        {"resources": [{"policy_type": "dualAuthDelete", "policy_data": "x"}]},
+        {"resources": "x"},
+        {"resources": ""},
+        {"resources": {}},
+        [1],
+        conflicting,
+    ):
         with pytest.raises(KmsError):
             dual_auth_state(bad)
     assert dual_auth_state({"resources": [1, "x", None]}) is None

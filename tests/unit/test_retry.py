@@ -50,6 +50,12 @@ def test_retry_after_forms():
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663", "9" * 400, "-1", "1.5", "Fri, 31 Dec 99999 23:59:59 GMT"])
+def test_odd_retry_after_is_ignored(value):
+    """Unicode digits, huge or signed numbers and impossible dates are not delay-seconds: ignored, no exception."""
+    assert parse_retry_after(value) is None
+
+
 def responses(*statuses, retry_after=None):
     queue = list(statuses)
     calls = []
