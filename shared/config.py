@@ -17,6 +17,8 @@ from functools import lru_cache
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+import httpx
+
 from shared.crn import is_uuid, parse_crn
 from shared.endpoints import ALL_REGIONS
 from shared.errors import ConfigError, InvalidTarget
@@ -93,9 +95,16 @@ class Settings:
 
 
 def _url(raw: str) -> str:
-    parts = urlsplit(raw)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError("must be an absolute http(s) URL")
+    try:  # urlsplit's and httpx's own messages quote the value: ours do not
+        parts = urlsplit(raw)
+        port = parts.port
+        httpx.URL(raw)
+    except (ValueError, httpx.InvalidURL):
+        raise ValueError("must be an absolute http(s) URL with a valid host and port") from None
+    if parts.scheme not in ("https", "http") or not parts.hostname or port == 0:
+        raise ValueError("must be an absolute http(s) URL with a valid host and port")
+    if any(char.isspace() for char in raw):
+        raise ValueError("must not contain spaces")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ValueError("must use https (plain http only for a loopback host)")
     if parts.query or parts.fragment:
@@ -162,6 +171,8 @@ def _instance_ids(raw: str) -> frozenset[str]:
 
 def _regions(raw: str) -> frozenset[str]:
     words = _words(raw)
+    if not words:
+        raise ValueError("must name at least one region (leave it unset to allow all)")
     unknown = [str(number) for number, word in enumerate(words, 1) if word not in ALL_REGIONS]
     if unknown:
         raise ValueError("entry " + ", ".join(unknown) + " is not a Key Protect or HPCS region id")

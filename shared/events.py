@@ -132,7 +132,11 @@ def _structured_data(document: Mapping[str, Any]) -> dict[str, Any]:
         return decode_json_object(raw, "event data")
     data = document.get("data")
     if isinstance(data, str):
-        return decode_json_object(data.encode(), "event data")
+        try:
+            raw = data.encode()
+        except UnicodeEncodeError:  # a lone surrogate escaped in the JSON (\ud800) has no UTF-8 form
+            raise InvalidEvent("event data is not valid Unicode") from None
+        return decode_json_object(raw, "event data")
     if not isinstance(data, dict):
         raise InvalidEvent("event data must be a JSON object")
     return data

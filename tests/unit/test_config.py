@@ -102,3 +102,31 @@ def test_event_token_must_be_visible_ascii(token):
         Settings.from_env({"IBMCLOUD_API_KEY": "k", "DUALAUTH_EVENT_TOKEN": token})
     assert err.value.problems == ["DUALAUTH_EVENT_TOKEN: must be visible ASCII characters without spaces"]
     assert Settings.from_env({"IBMCLOUD_API_KEY": "k", "DUALAUTH_EVENT_TOKEN": " t0k~!/+= "}).event_token == "t0k~!/+="
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:abc",
+        "http://127.0.0.1:99999",
+        "http://127.0.0.1:0",
+        "https://exa mple.com",
+        "https://SECRET\uff03x.com",
+        "https://xn--a.example.com:443\u200d",
+    ],
+)
+def test_urls_that_could_never_be_called_are_refused_at_startup(url):
+    """A URL with a bad port or host fails at startup, without quoting it, instead of failing every request."""
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({"IBMCLOUD_API_KEY": "k", "KMS_URL": url})
+    assert len(err.value.problems) == 1 and err.value.problems[0].startswith("KMS_URL: must")
+    assert "SECRET" not in str(err.value) and "abc" not in str(err.value)
+
+
+def test_an_empty_region_list_is_refused():
+    """DUALAUTH_ALLOWED_REGIONS set to only separators would refuse every event: it is a startup error instead."""
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({"IBMCLOUD_API_KEY": "k", "DUALAUTH_ALLOWED_REGIONS": " , "})
+    assert err.value.problems == [
+        "DUALAUTH_ALLOWED_REGIONS: must name at least one region (leave it unset to allow all)"
+    ]

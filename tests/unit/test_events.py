@@ -167,6 +167,7 @@ def test_events_that_are_not_ours_are_ignored_with_a_reason(payload, reason):
         ({**kafka_headers(), "ce-source": "  "}, body(cadf()), InvalidEvent),
         (JSON, body({**en_event(lifecycle()), "type": " "}), InvalidEvent),
         ({"content-type": "application/cloudevents+json"}, body(cadf()), InvalidEvent),
+        (JSON, body({**en_event(lifecycle()), "data": "\ud800"}), InvalidEvent),
     ],
 )
 def test_bad_input_raises_a_request_error(headers, payload, error):
