@@ -173,7 +173,7 @@ def serve(
         audit["detail"] = log.redact(audit["detail"])[:MAX_DETAIL]  # redact first: a cut could split a secret
     log.audit(**audit)
     return flask.Response(
-        log.redact(json.dumps(reply)), status=status, headers=reply_headers, mimetype="application/json"
+        json.dumps(log.redact.clean(reply)), status=status, headers=reply_headers, mimetype="application/json"
     )
 
 

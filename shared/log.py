@@ -1,7 +1,8 @@
 """JSON-line records on stdout: one audit line per decision, plus operational logs; all redacted.
 
-Redaction happens on the final serialised line, so a secret cannot slip through a nested field:
-every configured secret value is masked, and so are bearer tokens and JWT-looking strings.
+Redaction walks the record before it is serialised, so a secret cannot slip through a nested
+field, and a secret that happens to look like JSON (`null`, a number) cannot break the line: every
+configured secret value is masked inside each string, and so are bearer tokens and JWT-looking strings.
 """
 
 from __future__ import annotations
@@ -38,6 +39,18 @@ class Redactor:
         text = _PATTERNS[1].sub(MASK, text)
         return _PATTERNS[2].sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
 
+    def clean(self, value: Any) -> Any:
+        """`value` with every string in it redacted; anything that is not JSON becomes a redacted string."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {str(key): self.clean(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.clean(item) for item in value]
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        return self(str(value))
+
 
 class JsonLog:
     """Writes one JSON object per line; thread-safe; never raises into the caller."""
@@ -49,7 +62,7 @@ class JsonLog:
 
     def emit(self, kind: str, **fields: Any) -> None:
         record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "kind": kind, **fields}
-        line = self.redact(json.dumps(record, default=str, ensure_ascii=True, sort_keys=False))
+        line = json.dumps(self.redact.clean(record), ensure_ascii=True, sort_keys=False)
         with self._lock:
             stream = self._stream or sys.stdout
             try:

@@ -37,6 +37,22 @@ def test_variable_names_are_not_mistaken_for_secrets():
     assert "nested-key-1" not in stream.getvalue() and "c-2" not in stream.getvalue()
 
 
+def test_a_secret_that_looks_like_json_leaves_the_line_valid():
+    """Secrets "null" and "12345" are masked inside strings only: numbers and nulls stay, the line stays JSON."""
+    stream = io.StringIO()
+    JsonLog(Redactor(["null", "12345"]), stream).audit(crn=None, duration_ms=123456.5, msg="token 12345 or null")
+    record = json.loads(stream.getvalue())
+    assert record["crn"] is None and record["duration_ms"] == 123456.5
+    assert record["msg"] == "token [REDACTED] or [REDACTED]"
+
+
+def test_non_json_values_are_logged_as_redacted_text():
+    """An object that is not JSON (an exception carrying a secret) is logged as its text, redacted."""
+    stream = io.StringIO()
+    JsonLog(Redactor(["super-secret-key"]), stream).emit("error", exc=ValueError("bad super-secret-key"))
+    assert json.loads(stream.getvalue())["exc"] == "bad [REDACTED]"
+
+
 def test_outcome_statuses():
     """Done outcomes are 200; transient failures 503 with Retry-After; permanent failures 424."""
     for kind in (Kind.COMPLIANT, Kind.ENABLED, Kind.WOULD_ENABLE, Kind.EXEMPT, Kind.IGNORED):
