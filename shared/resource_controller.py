@@ -15,11 +15,12 @@ from shared.retry import RetryPolicy, call_timeout, is_retryable_status, json_of
 
 
 class _JsonGetter:
-    def __init__(self, http: httpx.Client, tokens: TokenProvider, retry: RetryPolicy, what: str) -> None:
+    def __init__(self, http: httpx.Client, tokens: TokenProvider, retry: RetryPolicy, what: str, code: str) -> None:
         self._http = http
         self._tokens = tokens
         self._retry = retry
         self._what = what
+        self._code = code  # the reason code of this service's failures
 
     def get(self, url: str) -> dict[str, Any]:
         """GET a JSON object with a bearer token and bounded retries, or raise ResourceControllerError."""
@@ -27,7 +28,9 @@ class _JsonGetter:
         try:
             response = send(self._retry, lambda: self._http.get(url, headers=headers, timeout=call_timeout(self._http)))
         except httpx.TransportError as exc:
-            raise ResourceControllerError(f"{self._what} unreachable ({type(exc).__name__})", retryable=True) from None
+            raise ResourceControllerError(
+                f"{self._what} unreachable ({type(exc).__name__})", code=self._code, retryable=True
+            ) from None
         status = response.status_code
         if status != 200:
             raise ResourceControllerError(
@@ -39,13 +42,13 @@ class _JsonGetter:
             )
         body = json_of(response)
         if not isinstance(body, dict):
-            raise ResourceControllerError(f"{self._what} answer is not a JSON object", retryable=True)
+            raise ResourceControllerError(f"{self._what} answer is not a JSON object", code=self._code, retryable=True)
         return body
 
 
 class ResourceController(_JsonGetter):
     def __init__(self, http: httpx.Client, base_url: str, tokens: TokenProvider, retry: RetryPolicy) -> None:
-        super().__init__(http, tokens, retry, "Resource Controller")
+        super().__init__(http, tokens, retry, "Resource Controller", "resource_controller_error")
         self._base = base_url.rstrip("/")
 
     def get_instance(self, crn: Crn) -> dict[str, Any]:
@@ -54,7 +57,7 @@ class ResourceController(_JsonGetter):
 
 class HpcsBroker(_JsonGetter):
     def __init__(self, http: httpx.Client, url_template: str, tokens: TokenProvider, retry: RetryPolicy) -> None:
-        super().__init__(http, tokens, retry, "HPCS broker")
+        super().__init__(http, tokens, retry, "HPCS broker", "hpcs_broker_error")
         self._template = url_template
 
     def get_instance(self, crn: Crn) -> dict[str, Any]:
