@@ -32,13 +32,15 @@ from shared.errors import (
     PayloadTooLarge,
     RequestError,
     RequestTimeout,
+    UpstreamError,
 )
 from shared.log import JsonLog
 from shared.responses import reply_for_error, reply_for_outcome
-from shared.retry import request_deadline
+from shared.retry import request_deadline, run_within
 from shared.runtime import Runtime, get_runtime
 
 MAX_DETAIL = 300
+DEADLINE_GRACE = 0.5  # the flow's own calls stop at the budget; this only catches one stuck mid-read
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ def serve(
         if not verify_before_body:
             verify(runtime, inbound)
         with request_deadline(settings.retry_budget):
-            outcome = flow(runtime, inbound)
+            outcome = run_within(settings.retry_budget + DEADLINE_GRACE, lambda: flow(runtime, inbound))
         status, reply, reply_headers = reply_for_outcome(outcome, correlation_id)
         audit.update(
             instance_crn=outcome.instance_crn,
@@ -161,8 +163,9 @@ def serve(
             stop_reading(request)
         if not isinstance(exc, DualAuthError) and runtime is not None:
             runtime.log.emit("error", correlation_id=correlation_id, traceback=traceback.format_exc())
+        kind = "rejected" if isinstance(exc, RequestError) else "failed" if isinstance(exc, UpstreamError) else "error"
         audit.update(
-            outcome="rejected" if isinstance(exc, RequestError) else "error",
+            outcome=kind,
             reason_code=reply["error"],
             reason=reply["message"],
             error_type=type(exc).__name__,

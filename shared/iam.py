@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from shared.errors import REASON_CODE, IamError
-from shared.retry import RetryPolicy, call_timeout, is_retryable_status, json_of, parse_retry_after, send
+from shared.retry import RetryPolicy, call_timeout, is_retryable_status, json_of, parse_retry_after, send, time_left
 
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 CR_TOKEN_GRANT = "urn:ibm:params:oauth:grant-type:cr-token"  # noqa: S105 - a grant type
@@ -62,9 +62,14 @@ class TokenProvider:
         if self._token and now < self._refresh_at:
             return self._token
         usable = self._token is not None and now < self._expires_at
-        if not self._lock.acquire(blocking=not usable):
-            assert self._token is not None
-            return self._token  # another thread is refreshing; ours is still valid
+        if usable:
+            if not self._lock.acquire(blocking=False):
+                assert self._token is not None
+                return self._token  # another thread is refreshing; ours is still valid
+        else:
+            left = time_left()  # wait behind another thread's token request no longer than the request may last
+            if not self._lock.acquire(timeout=-1 if left is None else left):
+                raise IamError("another token request did not finish in time", retryable=True)
         try:
             if self._token and self._clock() < self._refresh_at:
                 return self._token

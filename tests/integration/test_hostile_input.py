@@ -272,3 +272,33 @@ def test_slow_upstream_is_cut_at_the_request_deadline(emulator, functions):
     deadline = time.monotonic() + 10  # let the emulator finish the PUT we gave up on, before the next test
     while not policy_calls(emulator, "PUT") and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def test_an_answer_trickled_past_the_budget_is_cut_with_a_503(emulator, functions):
+    """KMS sending its 200 one byte every 0.3 s (each read inside the timeout): 503 deadline_exceeded at the budget."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    body = json.dumps({"resources": [{"policy_type": "dualAuthDelete", "policy_data": {"enabled": True}}]}).encode()
+
+    def trickle():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            try:
+                conn.sendall(head.encode())
+                for byte in body[:40]:  # 12 s of trickle if nobody hangs up
+                    conn.sendall(bytes([byte]))
+                    time.sleep(0.3)
+            except OSError:
+                pass
+
+    server = threading.Thread(target=trickle, daemon=True)
+    server.start()
+    try:
+        port = listener.getsockname()[1]
+        fn = functions.get(KMS_URL=f"http://127.0.0.1:{port}", DUALAUTH_RETRY_BUDGET_SECONDS="2")
+        r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-us-south"]["crn"]))
+        assert r.status_code == 503 and r.json()["error"] == "deadline_exceeded" and r.headers["retry-after"]
+        assert audit_lines(fn)[-1]["outcome"] == "failed"
+    finally:
+        listener.close()

@@ -83,6 +83,30 @@ def test_one_request_in_flight_for_many_callers():
     assert len(calls) == 1 and results == ["tok-1"] * 20
 
 
+def test_waiting_behind_a_stuck_token_request_ends_at_the_request_deadline():
+    """While one thread's token request hangs, another without a token gives up at its deadline, retryably."""
+    from shared.retry import request_deadline
+
+    entered, release = threading.Event(), threading.Event()
+
+    def handler(request):
+        entered.set()
+        release.wait(10)
+        return httpx.Response(200, json={"access_token": "tok-1", "expires_in": 3600})
+
+    tokens = provider(handler)
+    first = threading.Thread(target=tokens.token)
+    first.start()
+    try:
+        assert entered.wait(5)  # the first thread holds the lock, inside its token request
+        with request_deadline(0.1), pytest.raises(IamError) as err:
+            tokens.token()
+        assert err.value.retryable and not release.is_set()
+    finally:
+        release.set()
+        first.join()
+
+
 def test_unknown_key_is_a_permanent_iam_error_without_the_key():
     """IAM's 400 BXNIM0415E becomes a non-retryable IamError with that code, and the key is not in it."""
 
