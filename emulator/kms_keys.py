@@ -10,7 +10,6 @@ authorization, key policies, payload, registration count) and are never sent.
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
 import secrets
 import uuid
@@ -96,6 +95,15 @@ def _decode_key(res: dict[str, Any], overrides: bool) -> None:
         expect(dual.get("enabled"), bool, f"{path}.dualAuthDelete.enabled", "bool", E)
 
 
+def _key_material(payload: str) -> bool:
+    """True for a non-empty standard base64 string. Anything else is False, non-ASCII text included:
+    ``b64decode`` raises a plain ValueError for it, not the ``binascii.Error`` (a ValueError) of bad base64."""
+    try:
+        return bool(base64.b64decode(payload, validate=True))
+    except ValueError:
+        return False
+
+
 def _create(emu: Emulator, req: Request, overrides: bool) -> Response:
     ctx = authorize(emu, req, MANAGER if overrides else WRITER)
     problem = check_content_type(req)
@@ -111,12 +119,8 @@ def _create(emu: Emulator, req: Request, overrides: bool) -> Response:
     if len(aliases) > 5 or not all(isinstance(a, str) and 2 <= len(a) <= 90 for a in aliases):
         raise invalid_field("aliases", "at most 5 strings of 2 to 90 characters", E)
     payload = res.get("payload")
-    if payload is not None:
-        try:
-            if not base64.b64decode(payload, validate=True):
-                raise invalid_field("payload", "a base64 encoded key material", E)
-        except binascii.Error as exc:
-            raise invalid_field("payload", "a base64 encoded key material", E) from exc
+    if payload is not None and not _key_material(payload):
+        raise invalid_field("payload", "a base64 encoded key material", E)
     now = emu.store.now()
     with emu.store.lock:
         denied = create_import_denied(emu, ctx.guid, bool(res.get("extractable")), payload is not None)

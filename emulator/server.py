@@ -33,7 +33,7 @@ from emulator import jwt, kms_errors
 from emulator.app import Emulator
 from emulator.control import ControlError
 from emulator.iam import IamError
-from emulator.journal import body_for_journal, redact_headers
+from emulator.journal import body_for_journal, redact_fields, redact_headers
 from emulator.options import Options
 from emulator.resource_controller import RcError
 from emulator.web import Request, Response, ServiceError
@@ -303,7 +303,7 @@ class Handler(BaseHTTPRequestHandler):
         headers = {k: str(v) for k, v in req.headers.items()}
         self.server.emu.journal.record({
             "surface": surface, "method": req.method, "path": req.raw_path,
-            "query": {k: v[0] for k, v in req.query.items()}, "status": status,
+            "query": redact_fields([(k, v[0]) for k, v in req.query.items()]), "status": status,
             "instance": req.hpcs_guid or req.header("bluemix-instance"), "subject": subject,
             "headers": redact_headers(headers),
             "body": body_for_journal(req.body, req.header("content-type"), iam=surface == "iam"), "fault": fault,
@@ -339,8 +339,13 @@ class RunningEmulator:
 
 
 def start(options: Options | None = None) -> RunningEmulator:
-    """Start an emulator in this process on a daemon thread; returns its URL and a stop()."""
+    """Start an emulator in this process on a daemon thread; returns its URL and a stop().
+
+    Raises ValueError naming every problem when an option is out of range (``Options.problems``)."""
     opts = options or Options()
+    problems = opts.problems()
+    if problems:
+        raise ValueError("; ".join(problems))
     emu = Emulator(opts)
     server = EmulatorHTTPServer(emu, opts.host, opts.port)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},

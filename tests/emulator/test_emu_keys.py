@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from emu_kit import KP_US, Kit, key_body, reason
 
 KEY_CT = "application/vnd.ibm.kms.key+json"
@@ -119,3 +120,15 @@ def test_keyprotect_sdk_creates_and_lists(kit: Kit) -> None:
     assert created["resources"][0]["name"] == "sdk-key"
     listed = client.get_keys(bluemix_instance=KP_US).get_result()
     assert listed["metadata"]["collectionTotal"] == 1
+
+
+@pytest.mark.parametrize("path", ["/keys", "/keys_with_policy_overrides"])
+@pytest.mark.parametrize("payload", ["é", "QUJD\u00e9", "\uff31\uff35\uff2a\uff24", "QUJD\u200b"])
+def test_non_ascii_payload_is_answered_like_invalid_base64(kit: Kit, path: str, payload: str) -> None:
+    """A payload with non-ASCII characters is 400 INVALID_FIELD_ERR on `payload`, as invalid base64 is (never a 500)."""
+    bad_base64 = reason(kit.kms("POST", path, body=key_body("imported", extractable=True, payload="!!!")))
+    resp = kit.kms("POST", path, body=key_body("imported", extractable=True, payload=payload))
+    assert resp.status_code == 400
+    assert reason(resp) == bad_base64
+    assert bad_base64["code"] == "INVALID_FIELD_ERR" and bad_base64["target"]["name"] == "payload"
+    assert kit.kms("GET", "/keys").json()["metadata"]["collectionTotal"] == 0
