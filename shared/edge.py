@@ -64,7 +64,7 @@ def stop_reading(request: flask.Request) -> None:
     functions-framework reads the whole request before sending any response, and gunicorn drains
     an unread body before the next request on the connection; after an early refusal (401, 404,
     405, 413, 408) either would leave a thread waiting on a client that may never send. The reply
-    can still be written; the connection is not reused. The request's stream becomes empty, so
+    can still be written; the connection is then closed, never reused. The request's stream becomes empty, so
     the framework's own read afterwards finds nothing instead of failing on a chunked body cut
     short (which it would answer with an HTML 500 in place of our reply).
     """
@@ -74,6 +74,11 @@ def stop_reading(request: flask.Request) -> None:
             sock.shutdown(socket.SHUT_RD)
         except OSError:
             pass
+    body = request.environ.get("wsgi.input")
+    if getattr(body, "failed", None) is False:
+        # gunicorn's body reader: marked failed, the connection is closed after our reply instead of
+        # being drained and reused, since bytes the client sends later could be read as a new request.
+        body.failed = True  # type: ignore[union-attr]
     request.stream = io.BytesIO()
 
 

@@ -79,6 +79,27 @@ def test_stalled_body_is_cut_off_with_408(emulator, functions):
     assert journal(emulator) == []
 
 
+def test_after_a_408_the_connection_is_closed_not_reused(emulator, functions):
+    """Bytes a client sends right after its 408 are never read as a new request: the connection just closes."""
+    fn = functions.get(**SLOW)
+    smuggled = b"PUT /smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+    seen = len(audit_lines(fn))
+    for _ in range(6):
+        sock = stalled(fn.url)
+        sock.settimeout(10)
+        answer = sock.recv(65536)
+        try:
+            sock.sendall(smuggled)  # inside the 1000 bytes announced: body if read, never a request
+            while sock.recv(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            sock.close()
+        assert status_of(answer) == 408
+    assert [line["status"] for line in audit_lines(fn)[seen:]] == [408] * 6
+
+
 def test_idle_connections_do_not_starve_real_events(emulator, functions):
     """With more stalled connections than threads held open, a real event is still answered and enforced."""
     fn = functions.get(**SLOW)
