@@ -1,4 +1,4 @@
-"""Lifecycle event payloads the emulator posts to the sink (events-and-runtime.md §1.1-1.3).
+"""Lifecycle event payloads the emulator posts to the sink (the team's event notes, §1.1-1.3).
 
 ``en``: the Event Notifications lifecycle event as a structured CloudEvent (JSON body).
 ``at``: an Activity Tracker CADF event as a binary CloudEvent from a Knative Kafka source.

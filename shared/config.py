@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -68,8 +69,8 @@ class Settings:
                 return default
 
         settings = cls(
-            api_key=env.get("IBMCLOUD_API_KEY", "").strip() or None,
-            trusted_profile_id=env.get("IBMCLOUD_TRUSTED_PROFILE_ID", "").strip() or None,
+            api_key=get("IBMCLOUD_API_KEY", _credential, None),
+            trusted_profile_id=get("IBMCLOUD_TRUSTED_PROFILE_ID", _credential, None),
             cr_token_file=get("IBMCLOUD_CR_TOKEN_FILE", str, cls.cr_token_file),
             iam_url=get("IBMCLOUD_IAM_URL", _url, cls.iam_url),
             resource_controller_url=get("IBMCLOUD_RESOURCE_CONTROLLER_URL", _url, cls.resource_controller_url),
@@ -87,11 +88,20 @@ class Settings:
             max_body_bytes=get("DUALAUTH_MAX_BODY_BYTES", _positive(int, 10 * 1024 * 1024), cls.max_body_bytes),
             body_read_seconds=get("DUALAUTH_BODY_READ_SECONDS", _positive(float, 60), cls.body_read_seconds),
         )
-        if not settings.api_key and not settings.trusted_profile_id:
+        given = {name for name in ("IBMCLOUD_API_KEY", "IBMCLOUD_TRUSTED_PROFILE_ID") if env.get(name, "").strip()}
+        if not given:
             problems.append("IBMCLOUD_API_KEY: required (or IBMCLOUD_TRUSTED_PROFILE_ID)")
+        elif len(given) == 2:
+            problems.append("IBMCLOUD_TRUSTED_PROFILE_ID: set it or IBMCLOUD_API_KEY, not both (which one would act?)")
         if problems:
             raise ConfigError(problems)
         return settings
+
+
+INTEGER = re.compile(r"[0-9]{1,12}")
+DECIMAL = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
+# Headers that carry the event itself or its framing: a shared secret cannot travel in them.
+MESSAGE_HEADERS = {"content-type", "content-length", "content-encoding", "transfer-encoding", "host", "connection"}
 
 
 def _url(raw: str) -> str:
@@ -186,9 +196,17 @@ def _header_token(raw: str) -> str:
     return raw
 
 
+def _credential(raw: str) -> str:
+    """An API key or a trusted profile id: visible ASCII without spaces, as IAM issues them."""
+    return _header_token(raw)
+
+
 def _header_name(raw: str) -> str:
     if not raw.replace("-", "").isalnum() or not raw.isascii():
         raise ValueError("must be an HTTP header name")
+    low = raw.lower()
+    if low in MESSAGE_HEADERS or low.startswith("ce-"):
+        raise ValueError("must be a header of its own, not one that frames or describes the event")
     return raw
 
 
@@ -197,10 +215,11 @@ def _positive(kind: Callable[[str], T], limit: float, zero_ok: bool = False) -> 
     wanted = f"must be a {'whole number' if kind is int else 'number'} {span}"
 
     def parse(raw: str) -> T:
-        try:  # the parser's own message quotes the value, which may be a misplaced secret
-            value = kind(raw)
-        except ValueError:
-            raise ValueError(wanted) from None
+        # ASCII digits only: int() and float() would also take "1_000", other scripts' digits and "inf";
+        # and their own messages quote the value, which may be a misplaced secret.
+        if not (INTEGER if kind is int else DECIMAL).fullmatch(raw):
+            raise ValueError(wanted)
+        value = kind(raw)
         number = float(value)  # type: ignore[arg-type]
         if not math.isfinite(number) or number < 0 or (number == 0 and not zero_ok) or number > limit:
             raise ValueError(wanted)

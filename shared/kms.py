@@ -1,6 +1,6 @@
 """KMS instance-policy API: request shaping (pure) and a thin client, one method per operation.
 
-Shaping follows ../shared/spec/kms-api.md §1: `?policy=dualAuthDelete`, one resource with
+Shaping follows the team's KMS API notes (§1; kept outside this repository): `?policy=dualAuthDelete`, one resource with
 `policy_type`/`policy_data` for enable and disable alike, headers `authorization: Bearer`,
 `bluemix-instance: <instance GUID>`, `content-type`/`accept: application/vnd.ibm.kms.policy+json`,
 and a `correlation-id` for tracing. Errors come back as the KMS error envelope and are parsed

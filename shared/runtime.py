@@ -6,6 +6,7 @@ Tests build their own with `build_runtime`, passing a transport, clock or sleep 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,6 +120,8 @@ def startup() -> None:
     log = JsonLog()
     try:
         s = get_settings()
+        if s.trusted_profile_id and not os.access(s.cr_token_file, os.R_OK):
+            raise ConfigError(["IBMCLOUD_CR_TOKEN_FILE: not readable (is a compute-resource token mounted?)"])
     except ConfigError as exc:
         log.emit("startup_failed", problems=exc.problems)
         raise SystemExit(2) from None

@@ -243,3 +243,13 @@ def test_a_credential_iam_refuses_is_a_424_with_iams_code(emulator, functions):
     assert r.status_code == 424 and r.json()["outcome"] == "failed" and r.json()["reason_code"] == "BXNIM0415E"
     assert "emu-apikey-revoked-long-ago" not in r.text + fn.output()
     assert audit_lines(fn)[-1]["reason_code"] == "BXNIM0415E" and policy_calls(emulator, "GET") == []
+
+
+def test_trusted_profile_without_a_token_file_fails_at_startup(tmp_path):
+    """A trusted profile whose compute-resource token file is missing stops the process at startup, not per event."""
+    from stack import start_function
+
+    env = {"IBMCLOUD_TRUSTED_PROFILE_ID": "Profile-1", "IBMCLOUD_CR_TOKEN_FILE": str(tmp_path / "missing")}
+    with pytest.raises(RuntimeError) as err:
+        start_function("on_instance_created", env)
+    assert '"kind": "startup_failed"' in str(err.value) and "IBMCLOUD_CR_TOKEN_FILE: not readable" in str(err.value)

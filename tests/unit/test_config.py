@@ -130,3 +130,44 @@ def test_an_empty_region_list_is_refused():
     assert err.value.problems == [
         "DUALAUTH_ALLOWED_REGIONS: must name at least one region (leave it unset to allow all)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DUALAUTH_MAX_BODY_BYTES", "262_144"),
+        ("DUALAUTH_RETRY_MAX", "\u0663"),
+        ("DUALAUTH_RETRY_BUDGET_SECONDS", "inf"),
+        ("DUALAUTH_HTTP_TIMEOUT", "1e1"),
+        ("DUALAUTH_BODY_READ_SECONDS", " 5 5"),
+    ],
+)
+def test_numbers_are_plain_ascii_decimals(name, value):
+    """Underscores, other scripts' digits, inf and exponents are refused, though Python's int()/float() take them."""
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({"IBMCLOUD_API_KEY": "k", name: value})
+    assert len(err.value.problems) == 1 and err.value.problems[0].startswith(f"{name}: must be a")
+
+
+def test_api_key_and_trusted_profile_together_are_refused():
+    """Both credentials set would leave one silently unused: a startup error instead."""
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({"IBMCLOUD_API_KEY": "k", "IBMCLOUD_TRUSTED_PROFILE_ID": "Profile-1"})
+    assert [p.split(":")[0] for p in err.value.problems] == ["IBMCLOUD_TRUSTED_PROFILE_ID"]
+
+
+@pytest.mark.parametrize("name", ["IBMCLOUD_API_KEY", "IBMCLOUD_TRUSTED_PROFILE_ID"])
+def test_credentials_with_spaces_are_refused_unquoted(name):
+    """An API key or profile id with spaces or non-ASCII cannot be one IAM issued: refused without quoting it."""
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({name: "my SECRET key"})
+    assert f"{name}: must be visible ASCII characters without spaces" in err.value.problems
+    assert "SECRET" not in str(err.value)
+
+
+@pytest.mark.parametrize("header", ["Content-Type", "content-length", "Host", "ce-id"])
+def test_event_token_header_cannot_be_a_message_header(header):
+    """The shared secret cannot travel in a header that frames or describes the event."""
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({"IBMCLOUD_API_KEY": "k", "DUALAUTH_EVENT_TOKEN_HEADER": header})
+    assert err.value.problems[0].startswith("DUALAUTH_EVENT_TOKEN_HEADER: must be a header of its own")

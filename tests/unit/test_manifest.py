@@ -38,3 +38,9 @@ def test_config_defaults_are_accepted_by_settings():
     """The manifest's config values, with an API key, build valid Settings."""
     env = {k: str(v) for k, v in MANIFEST["config"]["dualauth-config"].items()}
     assert config.Settings.from_env({**env, "IBMCLOUD_API_KEY": "k"}).iam_url == "https://iam.cloud.ibm.com"
+
+
+def test_threads_match_the_platform_concurrency():
+    """Each function's gunicorn THREADS equals the concurrency the platform sends it, so no request queues."""
+    for function in MANIFEST["functions"]:
+        assert int(function["env"]["THREADS"]) == function["scaling"]["concurrency"]
