@@ -36,11 +36,10 @@ from shared.errors import (
 )
 from shared.log import JsonLog
 from shared.responses import reply_for_error, reply_for_outcome
-from shared.retry import request_deadline, run_within
+from shared.retry import request_deadline
 from shared.runtime import Runtime, get_runtime
 
 MAX_DETAIL = 300
-DEADLINE_GRACE = 0.5  # the flow's own calls stop at the budget; this only catches one stuck mid-read
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,7 @@ def serve(
         if not verify_before_body:
             verify(runtime, inbound)
         with request_deadline(settings.retry_budget):
-            outcome = run_within(settings.retry_budget + DEADLINE_GRACE, lambda: flow(runtime, inbound))
+            outcome = flow(runtime, inbound)
         status, reply, reply_headers = reply_for_outcome(outcome, correlation_id)
         audit.update(
             instance_crn=outcome.instance_crn,

@@ -16,8 +16,7 @@
         ├── IamError                   token exchange failed
         ├── KmsError                   KMS error envelope: `status`, `reason_code`, `correlation_id`
         ├── ResourceControllerError    instance lookup failed
-        ├── EndpointError              no trustworthy KMS endpoint for the instance
-        └── DeadlineExceeded           the upstream calls outlasted the request's budget (always retryable)
+        └── EndpointError              no trustworthy KMS endpoint for the instance
 
 Request errors carry the HTTP status the caller gets. Upstream errors carry the upstream status
 and whether the same call may succeed later (429, 5xx other than 501, connection trouble); the
@@ -154,9 +153,3 @@ class ResourceControllerError(UpstreamError):
 class EndpointError(UpstreamError):
     code = "endpoint_unresolved"
 
-
-class DeadlineExceeded(UpstreamError):
-    code = "deadline_exceeded"
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"IBM Cloud calls did not finish within {seconds:g} s", retryable=True)

@@ -120,8 +120,8 @@ class TokenProvider:
                     timeout=call_timeout(self._http),
                 ),
             )
-        except httpx.TransportError as exc:
-            raise IamError(f"IAM unreachable ({type(exc).__name__})", retryable=True) from None
+        except (httpx.TransportError, httpx.DecodingError) as exc:  # no answer, or one whose encoding is broken
+            raise IamError(f"IAM unreachable or unreadable ({type(exc).__name__})", retryable=True) from None
         if response.status_code != 200:
             raise _iam_error(response)
         body = _json(response)

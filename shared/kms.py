@@ -161,6 +161,13 @@ class KmsClient:
             raise KmsError("KMS endpoint URL is not valid", reason_code="invalid_endpoint") from None
         try:
             return send(self._retry, do)
+        except httpx.DecodingError:  # an answer whose Content-Encoding does not match its bytes
+            raise KmsError(
+                "KMS answer could not be decoded",
+                reason_code="unexpected_response",
+                correlation_id=correlation_id,
+                retryable=True,
+            ) from None
         except httpx.TransportError as exc:
             raise KmsError(
                 f"KMS unreachable ({type(exc).__name__})",

@@ -27,9 +27,9 @@ class _JsonGetter:
         headers = {"authorization": f"Bearer {self._tokens.token()}", "accept": "application/json"}
         try:
             response = send(self._retry, lambda: self._http.get(url, headers=headers, timeout=call_timeout(self._http)))
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:  # no answer, or one whose encoding is broken
             raise ResourceControllerError(
-                f"{self._what} unreachable ({type(exc).__name__})", code=self._code, retryable=True
+                f"{self._what} unreachable or unreadable ({type(exc).__name__})", code=self._code, retryable=True
             ) from None
         status = response.status_code
         if status != 200:

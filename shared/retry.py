@@ -15,23 +15,17 @@ past the platform's own timeout (Event Notifications waits 10 s).
 
 from __future__ import annotations
 
-import contextvars
 import random
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-
-from shared.errors import DeadlineExceeded
-
-T = TypeVar("T")
 
 DELTA_SECONDS = re.compile(r"[0-9]{1,9}")  # RFC 9110 delay-seconds, ASCII digits only
 
@@ -81,34 +75,6 @@ def time_left() -> float | None:
     """Seconds left before the current request's deadline (at least 0), or None outside a request."""
     deadline = _deadline.get()
     return None if deadline is None else max(0.0, deadline - time.monotonic())
-
-
-def run_within(seconds: float, work: Callable[[], T]) -> T:
-    """`work()` on a daemon thread, abandoned after `seconds` with DeadlineExceeded.
-
-    httpx's timeouts bound each read, not a whole call: an answer trickled a byte at a time, or a
-    wait behind such a call, could hold a request far past its budget. The abandoned thread ends
-    on its own (every read still times out); its result is dropped. Context variables (the
-    request deadline) go with the work.
-    """
-    context = contextvars.copy_context()
-    result: list[T] = []
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(context.run(work))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
-            failure.append(exc)
-
-    worker = threading.Thread(target=run, name="dualauth-request", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise DeadlineExceeded(seconds)
-    if failure:
-        raise failure[0]
-    return result[0]
 
 
 def call_timeout(client: httpx.Client) -> float:

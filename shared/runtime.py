@@ -23,6 +23,7 @@ from shared.kms import KmsClient
 from shared.log import JsonLog, Redactor
 from shared.resource_controller import HpcsBroker, ResourceController
 from shared.retry import RetryPolicy
+from shared.transport import build as deadline_transport
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def build_runtime(
 ) -> Runtime:
     http = httpx.Client(
         timeout=httpx.Timeout(settings.http_timeout),
-        transport=transport,
+        transport=transport or deadline_transport(),
         follow_redirects=False,
         headers={"user-agent": "dualauth/0.1"},
     )

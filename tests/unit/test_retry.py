@@ -117,3 +117,36 @@ def test_connection_errors_retried_then_raised():
     with pytest.raises(httpx.ConnectError):
         send(policy(clock, max_retries=2), do)
     assert len(calls) == 3
+
+
+def test_the_transport_ends_a_trickled_answer_at_the_request_deadline():
+    """An answer trickled a byte every 0.1 s (each read inside the 5 s timeout) ends as a timeout at the deadline."""
+    import socket
+    import threading
+    import time
+
+    from shared.retry import request_deadline
+    from shared.transport import build
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    sent = []
+
+    def trickle():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+                for _ in range(100):  # 10 s in all, if nobody hangs up
+                    conn.sendall(b"x")
+                    sent.append(1)
+                    time.sleep(0.1)
+            except OSError:
+                pass
+
+    threading.Thread(target=trickle, daemon=True).start()
+    with httpx.Client(transport=build(), timeout=5) as client, request_deadline(0.5):
+        with pytest.raises(httpx.ReadTimeout):
+            client.get(f"http://127.0.0.1:{listener.getsockname()[1]}/")
+    listener.close()
+    assert len(sent) < 50
