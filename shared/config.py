@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared.crn import is_uuid, parse_crn
-from shared.endpoints import ALL_REGIONS
+from shared.endpoints import ALL_REGIONS, is_dns_name
 from shared.errors import ConfigError, InvalidTarget
 
 CE_CR_TOKEN_FILE = "/var/run/secrets/codeengine.cloud.ibm.com/compute-resource-token/token"  # noqa: S105 - a path
@@ -111,11 +111,12 @@ def _url(raw: str) -> str:
         httpx.URL(raw)
     except (ValueError, httpx.InvalidURL):
         raise ValueError("must be an absolute http(s) URL with a valid host and port") from None
-    if parts.scheme not in ("https", "http") or not parts.hostname or port == 0:
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http") or not (is_dns_name(host) or _is_ip(host)) or port == 0:
         raise ValueError("must be an absolute http(s) URL with a valid host and port")
     if any(char.isspace() for char in raw):
         raise ValueError("must not contain spaces")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not _is_loopback(host):
         raise ValueError("must use https (plain http only for a loopback host)")
     if parts.query or parts.fragment:
         raise ValueError("must not carry a query or fragment")
@@ -128,6 +129,14 @@ def _url_template(raw: str) -> str:
     """A URL that may hold `{region}`, checked as it would be for us-south."""
     _url(raw.replace("{region}", "us-south"))
     return raw.rstrip("/")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_loopback(host: str) -> bool:

@@ -43,7 +43,16 @@ HPCS_DOMAINS = (".hs-crypto.cloud.ibm.com", ".hs-crypto.appdomain.cloud")
 
 InstanceLookup = Callable[[Crn], Mapping[str, Any]]
 _NOT_IN_ENDPOINT = frozenset("?#;%@\\")
-_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def is_dns_name(host: str) -> bool:
+    """A plain ASCII DNS name (lower case): labels of 1-63 letters, digits and inner hyphens, 253 at most.
+
+    Anything else (an empty or 64-character label) makes name resolution itself fail with an error
+    that is not a network error, so it is refused before any call.
+    """
+    return 0 < len(host) <= 253 and all(_LABEL.fullmatch(label) for label in host.split("."))
 
 
 def check_region(crn: Crn, allowed: frozenset[str]) -> None:
@@ -92,7 +101,7 @@ def trusted_hpcs_url(url: str, source: str) -> str:
     except ValueError:
         raise EndpointError("instance endpoint is not a valid URL") from None
     host = parts.hostname or ""
-    if not _HOST.fullmatch(host) or "xn--" in host or port == 0:
+    if not is_dns_name(host) or "xn--" in host or port == 0:
         raise EndpointError("instance endpoint host is not a plain DNS name")
     ibm = parts.scheme == "https" and host.endswith(HPCS_DOMAINS) and parts.path in ("", "/")
     if not (ibm or _same_origin(url, source)):

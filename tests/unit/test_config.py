@@ -113,6 +113,9 @@ def test_event_token_must_be_visible_ascii(token):
         "https://exa mple.com",
         "https://SECRET\uff03x.com",
         "https://xn--a.example.com:443\u200d",
+        "https://a..example.com",
+        "https://" + "a" * 64 + ".example.com",
+        "https://-a.example.com",
     ],
 )
 def test_urls_that_could_never_be_called_are_refused_at_startup(url):

@@ -94,10 +94,13 @@ def test_no_endpoint_anywhere_is_an_endpoint_error():
         "https://x.hs-crypto.appdomain.cloud/other",
         "https://x.hs-crypto.appdomain.cloud?",
         "http://127.0.0.1:9000/hpcs/x/api/v2/keys#",
+        "https://a..hs-crypto.cloud.ibm.com",
+        "https://" + "a" * 64 + ".api.us-south.hs-crypto.appdomain.cloud",
+        "https://-x.api.us-south.hs-crypto.appdomain.cloud",
     ],
 )
 def test_untrusted_endpoints_are_refused(endpoint):
-    """Endpoints off IBM's HPCS domains, without https, with userinfo or a query are refused."""
+    """Endpoints off IBM's HPCS domains, without https, with userinfo, a query or a host no resolver takes."""
     with pytest.raises(EndpointError):
         resolve({"extensions": {"endpoints": {"public": endpoint}}}, rc="http://127.0.0.1:9000")
 
