@@ -24,7 +24,7 @@ from cloudevents.exceptions import GenericException
 from cloudevents.http import from_http
 
 from shared.crn import Crn, parse_crn, require_kms_instance
-from shared.errors import InvalidEvent, UnsupportedMediaType
+from shared.errors import InvalidEvent, InvalidTarget, UnsupportedMediaType
 
 CE_REQUIRED = ("specversion", "id", "source", "type")
 JSON_MEDIA = "application/json, application/cloudevents+json or another +json type"
@@ -42,6 +42,9 @@ class ProvisioningEvent:
     operation_type: str | None = None
     operation_state: str | None = None
     crn: Crn | None = None
+    # Why the CRN field could not be read, if it could not. Raised only once the event has shown it is
+    # a KMS instance create: an audit topic carries every service's events, with CRNs of other shapes.
+    crn_problem: InvalidTarget | None = None
 
 
 def _media(content_type: str | None) -> str:
@@ -173,8 +176,14 @@ def _field(value: object) -> str | None:
     return value if isinstance(value, str) and value else NOT_TEXT
 
 
-def _crn(value: object) -> Crn | None:
-    return None if value is MISSING else parse_crn(value)
+def _crn(value: object) -> dict[str, Any]:
+    """The `crn` and `crn_problem` fields for a CRN value taken from an event."""
+    if value is MISSING:
+        return {}
+    try:
+        return {"crn": parse_crn(value)}
+    except InvalidTarget as problem:
+        return {"crn_problem": problem}
 
 
 def _from_payload(envelope: str, attributes: Mapping[str, Any], data: Mapping[str, Any]) -> ProvisioningEvent:
@@ -188,7 +197,7 @@ def _from_payload(envelope: str, attributes: Mapping[str, Any], data: Mapping[st
             outcome=_field(_dig(data, "context", "activity", "outcome")),
             operation_type=_field(_dig(data, "event_properties", "last_operation", "type")),
             operation_state=_field(_dig(data, "event_properties", "last_operation", "state")),
-            crn=_crn(_dig(data, "event_properties", "crn")),
+            **_crn(_dig(data, "event_properties", "crn")),
             envelope=envelope,
             event_id=event_id,
             ce_type=ce_type,
@@ -198,13 +207,13 @@ def _from_payload(envelope: str, attributes: Mapping[str, Any], data: Mapping[st
             shape="activity-tracker",
             action=_field(_dig(data, "action")),
             outcome=_field(_dig(data, "outcome")),
-            crn=_crn(_dig(data, "target", "id")),
+            **_crn(_dig(data, "target", "id")),
             envelope=envelope,
             event_id=event_id,
             ce_type=ce_type,
         )
     crn_value = next((data[k] for k in ("instance_crn", "resource_crn", "crn") if k in data), MISSING)
-    return ProvisioningEvent(envelope=envelope, shape="plain", event_id=event_id, ce_type=ce_type, crn=_crn(crn_value))
+    return ProvisioningEvent(envelope=envelope, shape="plain", event_id=event_id, ce_type=ce_type, **_crn(crn_value))
 
 
 def ce_subtype(ce_type: str | None) -> str | None:
@@ -235,6 +244,8 @@ def select_target(event: ProvisioningEvent) -> Crn | str:
     if event.operation_type not in (None, "create") or event.operation_state not in (None, "succeeded"):
         operation = _quoted(f"{event.operation_type}/{event.operation_state}")
         return f"last operation {operation} is not a succeeded create"
+    if event.crn_problem is not None:
+        raise event.crn_problem
     if event.crn is None:
         return "event names no instance CRN"
     if not event.crn.is_kms:

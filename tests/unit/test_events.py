@@ -120,6 +120,10 @@ def test_structured_data_base64():
         (cadf(outcome=""), "not success"),
         (lifecycle(op=("create", {"x": 1})), "not a succeeded create"),
         ({**cadf(), "action": 7}, "not an instance create"),
+        (cadf(f"crn:v1:bluemix:public:cloud-object-storage:global:a/{ACCOUNT}:1a:object:b%2Fk", "cos.object.create"),
+         "not an instance create"),
+        (cadf("not-a-crn", "iam-identity.apikey.create"), "not an instance create"),
+        (en_event(lifecycle("crn:v1:bluemix", action="kms.instance.update")), "not an instance create"),
     ],
 )
 def test_events_that_are_not_ours_are_ignored_with_a_reason(payload, reason):
