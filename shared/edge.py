@@ -173,6 +173,7 @@ def serve(
             reason_code=reply["error"],
             reason=reply["message"],
             error_type=type(exc).__name__,
+            **(exc.event if isinstance(exc, DualAuthError) else {}),
         )
     audit.update(status=status, duration_ms=round((time.perf_counter() - started) * 1000, 1))
     log = runtime.log if runtime is not None else JsonLog()

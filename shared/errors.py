@@ -43,6 +43,7 @@ class DualAuthError(Exception):
         self.message = message
         if code is not None:
             self.code = code
+        self.event: dict[str, str | None] = {}  # what was read of the event before this error, for the audit line
 
 
 class ConfigError(DualAuthError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -73,12 +74,21 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: JSON's syntax, but no number a float holds
+        raise ValueError("number out of range")
+    return value
+
+
 def decode_json_object(body: bytes, what: str = "body") -> dict[str, Any]:
     """Strict JSON: UTF-8, one object, no duplicate keys (which one would win?), no NaN/Infinity."""
     if not body.strip():
         raise InvalidEvent(f"{what} is empty")
     try:
-        value = json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        value = json.loads(
+            body.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_float=_finite
+        )
     except UnicodeDecodeError:
         raise InvalidEvent(f"{what} is not UTF-8") from None
     except RecursionError:
@@ -110,6 +120,10 @@ def parse_event(headers: Mapping[str, str], body: bytes) -> ProvisioningEvent:
     missing = [a for a in CE_REQUIRED if not isinstance(document.get(a), str) or not document[a].strip()]
     if missing:
         raise InvalidEvent("structured CloudEvent is missing required attribute(s): " + ", ".join(missing))
+    if "datacontenttype" in document and not (
+        isinstance(document["datacontenttype"], str) and is_json_media(document["datacontenttype"])
+    ):
+        raise UnsupportedMediaType(f"the event's datacontenttype must be {JSON_MEDIA}")
     attributes = _ce_attributes({"content-type": "application/cloudevents+json"}, body)
     return _from_payload("structured", attributes, _structured_data(document))
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from shared.edge import Inbound
 from shared.endpoints import check_region
 from shared.enforce import Outcome, ignored
-from shared.errors import Unauthenticated
+from shared.errors import DualAuthError, Unauthenticated
 from shared.events import parse_event, select_target
 from shared.runtime import Runtime
 
@@ -27,10 +27,14 @@ def verify_event_token(runtime: Runtime, inbound: Inbound) -> None:
 
 def handle_provisioning_event(runtime: Runtime, inbound: Inbound) -> Outcome:
     event = parse_event(inbound.headers, inbound.body)
-    target = select_target(event)
-    if isinstance(target, str):
-        outcome = ignored(target, str(event.crn) if event.crn else None)
-    else:
-        check_region(target, runtime.settings.allowed_regions)
-        outcome = runtime.enforcer().ensure_enabled(target, inbound.correlation_id)
+    try:
+        target = select_target(event)
+        if isinstance(target, str):
+            outcome = ignored(target, str(event.crn) if event.crn else None)
+        else:
+            check_region(target, runtime.settings.allowed_regions)
+            outcome = runtime.enforcer().ensure_enabled(target, inbound.correlation_id)
+    except DualAuthError as exc:  # refused after parsing: the audit line still says which event
+        exc.event.update(instance_crn=str(event.crn) if event.crn else None, event_id=event.event_id)
+        raise
     return replace(outcome, event_id=event.event_id)

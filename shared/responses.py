@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from shared.enforce import Kind, Outcome
-from shared.errors import DualAuthError, RequestError, UpstreamError
+from shared.errors import DualAuthError, MethodNotAllowed, RequestError, UpstreamError
 
 DEFAULT_RETRY_AFTER = 5
 MAX_RETRY_AFTER = 300  # an upstream asking for hours is not passed on as is
@@ -51,6 +51,8 @@ def reply_for_error(exc: BaseException, correlation_id: str) -> Reply:
             {},
         )
     body = {"error": exc.code, "message": exc.message, "correlation_id": correlation_id}
+    if isinstance(exc, MethodNotAllowed):
+        return exc.status, body, {"Allow": "POST"}  # RFC 9110: a 405 names the methods that are allowed
     if isinstance(exc, RequestError):
         return exc.status, body, {}
     if isinstance(exc, UpstreamError):

@@ -118,11 +118,14 @@ def test_bad_input_is_a_4xx_json_error_without_outbound_calls(emulator, function
 
 
 def test_region_allow_list_is_enforced(emulator, functions):
-    """A region outside DUALAUTH_ALLOWED_REGIONS is a 422 and no call is made."""
+    """A region outside DUALAUTH_ALLOWED_REGIONS is a 422, audited with the event's CRN and id; no call is made."""
     fn = functions.get(DUALAUTH_ALLOWED_REGIONS="us-south")
-    r = post_json(fn.url, lifecycle_event(instances(emulator)["kms-eu-de"]["crn"]))
+    event = lifecycle_event(instances(emulator)["kms-eu-de"]["crn"])
+    r = post_json(fn.url, event)
     assert r.status_code == 422 and r.json()["error"] == "region_not_allowed"
     assert journal(emulator) == []
+    audit = audit_lines(fn)[-1]
+    assert audit["instance_crn"] == instances(emulator)["kms-eu-de"]["crn"] and audit["event_id"] == event["id"]
 
 
 def test_shared_secret_header(emulator, functions):

@@ -39,7 +39,8 @@ def test_wrong_method_and_oversize_body():
     def flow(rt, inbound):
         raise AssertionError("flow must not run")
 
-    assert run(flow, method="GET")[0].status_code == 405
+    wrong_method = run(flow, method="GET")[0]
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "POST"
     response, lines = run(flow, data=b"x" * 65)
     assert response.status_code == 413 and response.get_json()["error"] == "payload_too_large"
     assert lines[0]["outcome"] == "rejected"

@@ -172,6 +172,9 @@ def test_events_that_are_not_ours_are_ignored_with_a_reason(payload, reason):
         (JSON, body({**en_event(lifecycle()), "type": " "}), InvalidEvent),
         ({"content-type": "application/cloudevents+json"}, body(cadf()), InvalidEvent),
         (JSON, body({**en_event(lifecycle()), "data": "\ud800"}), InvalidEvent),
+        (JSON, b'{"action": "kms.instance.create", "n": 1e999}', InvalidEvent),
+        (JSON, body({**en_event(lifecycle()), "datacontenttype": "text/plain"}), UnsupportedMediaType),
+        (JSON, body({**en_event(lifecycle()), "datacontenttype": 5}), UnsupportedMediaType),
     ],
 )
 def test_bad_input_raises_a_request_error(headers, payload, error):
