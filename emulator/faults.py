@@ -59,7 +59,7 @@ def parse_rule(spec: Any, rule_id: str) -> FaultRule | list[str]:
     method = spec.get("method", "*")
     path = spec.get("path", "/")
     status = spec.get("status")
-    headers = spec.get("headers") or {}
+    headers = spec.get("headers", {})  # [] or false is a mistake to report, not "no headers"
     latency = spec.get("latency_ms", 0)
     drop = spec.get("drop", False)
     fraction = spec.get("fraction")

@@ -304,6 +304,7 @@ def test_settings_reject_every_bad_value(kit: Kit) -> None:
     ({"status": 100}, "status"), ({"status": 101}, "status"), ({"status": 199}, "status"),
     ({"status": 204, "body": {"a": 1}}, "body"), ({"status": 304, "body": "x"}, "body"),
     ({"latency_ms": 60001}, "latency_ms"), ({"method": "GET /x"}, "method"),
+    ({"headers": []}, "headers"), ({"headers": False}, "headers"),
 ])
 def test_fault_rule_validation(kit: Kit, rule: dict[str, Any], problem: str) -> None:
     """Fault rules that would corrupt or stall the answer are refused with 400 naming the problem."""
