@@ -8,8 +8,8 @@ stuck call fails as a timeout at the deadline, in the thread that made it, and e
 is released.
 
 httpx takes no network backend of its own; the one of its connection pool is wrapped, which the
-pinned httpx/httpcore pair allows (`build` checks it is there, so an upgrade that moves it fails
-at startup, and the newest-versions job, not in production).
+pinned httpx/httpcore pair allows. `build` checks it is there, so an upgrade that moves it fails
+loudly (in the newest-versions job and the tests first) instead of silently losing the deadline.
 """
 
 from __future__ import annotations
