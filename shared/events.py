@@ -24,7 +24,7 @@ from typing import Any
 from cloudevents.exceptions import GenericException
 from cloudevents.http import from_http
 
-from shared.crn import Crn, parse_crn, require_kms_instance
+from shared.crn import KMS_SERVICES, Crn, parse_crn, require_kms_instance
 from shared.errors import InvalidEvent, InvalidTarget, UnsupportedMediaType
 
 CE_REQUIRED = ("specversion", "id", "source", "type")
@@ -258,6 +258,8 @@ def select_target(event: ProvisioningEvent) -> Crn | str:
     if event.operation_type not in (None, "create") or event.operation_state not in (None, "succeeded"):
         operation = _quoted(f"{event.operation_type}/{event.operation_state}")
         return f"last operation {operation} is not a succeeded create"
+    if event.action is not None and event.action.split(".", 1)[0] not in KMS_SERVICES:
+        return f"action {_quoted(event.action)} is not Key Protect or HPCS"
     if event.crn_problem is not None:
         raise event.crn_problem
     if event.crn is None:

@@ -66,10 +66,8 @@ class TokenProvider:
             if not self._lock.acquire(blocking=False):
                 assert self._token is not None
                 return self._token  # another thread is refreshing; ours is still valid
-        else:
-            left = time_left()  # wait behind another thread's token request no longer than the request may last
-            if not self._lock.acquire(timeout=-1 if left is None else left):
-                raise IamError("another token request did not finish in time", retryable=True)
+        elif not self._acquire():  # behind another thread's token request, no longer than the request may last
+            raise IamError("another token request did not finish in time", retryable=True)
         try:
             if self._token and self._clock() < self._refresh_at:
                 return self._token
@@ -85,8 +83,14 @@ class TokenProvider:
             self._lock.release()
 
     def invalidate(self, token: str) -> bool:
-        """KMS said 401 to `token`: forget it if it may have expired; True when a retry may help."""
-        with self._lock:
+        """KMS said 401 to `token`: forget it if it may have expired; True when a retry may help.
+
+        Waits for a token request running in another thread no longer than this request may last
+        (then no retry: the 401 stands, and the platform redelivers).
+        """
+        if not self._acquire():
+            return False
+        try:
             if self._token != token:
                 return True  # already replaced by another thread: retry with the new one
             if self._clock() - self._fetched_at < MIN_AGE_FOR_REFRESH:
@@ -94,6 +98,13 @@ class TokenProvider:
             self._token = None
             self._refresh_at = self._expires_at = 0.0
             return True
+        finally:
+            self._lock.release()
+
+    def _acquire(self) -> bool:
+        """Take the lock, waiting at most until the current request's deadline (forever outside a request)."""
+        left = time_left()
+        return self._lock.acquire(timeout=-1 if left is None else left)
 
     def _form(self) -> dict[str, str]:
         if self._api_key:

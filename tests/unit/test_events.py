@@ -124,6 +124,9 @@ def test_structured_data_base64():
          "not an instance create"),
         (cadf("not-a-crn", "iam-identity.apikey.create"), "not an instance create"),
         (en_event(lifecycle("crn:v1:bluemix", action="kms.instance.update")), "not an instance create"),
+        (cadf("crn:v1:bluemix:public:cloud-object-storage:global:s/abc:1234::", "cloud-object-storage.instance.create"),
+         "not Key Protect or HPCS"),
+        (en_event(lifecycle("crn:x", action="Databases-For-Redis.instance.create")), "not Key Protect or HPCS"),
     ],
 )
 def test_events_that_are_not_ours_are_ignored_with_a_reason(payload, reason):

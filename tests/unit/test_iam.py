@@ -107,6 +107,35 @@ def test_waiting_behind_a_stuck_token_request_ends_at_the_request_deadline():
         first.join()
 
 
+def test_a_401_behind_a_stuck_token_request_gives_up_at_the_request_deadline():
+    """invalidate() waits for another thread's token request no longer than the request's deadline, then says no."""
+    from shared.retry import request_deadline
+
+    clock = Clock()
+    entered, release, calls = threading.Event(), threading.Event(), []
+
+    def handler(request):
+        calls.append(1)
+        if len(calls) > 1:
+            entered.set()
+            release.wait(10)
+        return httpx.Response(200, json={"access_token": f"tok-{len(calls)}", "expires_in": 3600})
+
+    tokens = provider(handler, clock=clock)
+    old = tokens.token()
+    clock.now += 0.8 * 3600 + 1  # due for refresh: the next caller fetches while holding the lock
+    refresher = threading.Thread(target=tokens.token)
+    refresher.start()
+    try:
+        assert entered.wait(5)
+        with request_deadline(0.1):
+            assert tokens.invalidate(old) is False
+        assert not release.is_set()
+    finally:
+        release.set()
+        refresher.join()
+
+
 def test_unknown_key_is_a_permanent_iam_error_without_the_key():
     """IAM's 400 BXNIM0415E becomes a non-retryable IamError with that code, and the key is not in it."""
 
