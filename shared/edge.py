@@ -63,9 +63,9 @@ def stop_reading(request: flask.Request) -> None:
     functions-framework reads the whole request before sending any response, and gunicorn drains
     an unread body before the next request on the connection; after an early refusal (401, 404,
     405, 413, 408) either would leave a thread waiting on a client that may never send. The reply
-    can still be written; the connection is then closed, never reused. The request's stream becomes empty, so
-    the framework's own read afterwards finds nothing instead of failing on a chunked body cut
-    short (which it would answer with an HTML 500 in place of our reply).
+    can still be written; the connection is then closed, never reused. The request's stream
+    becomes empty, so the framework's own read afterwards finds nothing instead of failing on a
+    chunked body cut short (which it would answer with an HTML 500 in place of our reply).
     """
     sock = request.environ.get("gunicorn.socket")
     if isinstance(sock, socket.socket):

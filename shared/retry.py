@@ -80,10 +80,8 @@ def time_left() -> float | None:
 def call_timeout(client: httpx.Client) -> float:
     """The timeout for `client`'s next call: its own, cut to what is left of the request's deadline."""
     default = client.timeout.read or 5.0
-    deadline = _deadline.get()
-    if deadline is None:
-        return default
-    return max(0.05, min(default, deadline - time.monotonic()))
+    left = time_left()
+    return default if left is None else max(0.05, min(default, left))
 
 
 @dataclass
