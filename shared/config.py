@@ -69,8 +69,8 @@ class Settings:
                 return default
 
         settings = cls(
-            api_key=get("IBMCLOUD_API_KEY", _credential, None),
-            trusted_profile_id=get("IBMCLOUD_TRUSTED_PROFILE_ID", _credential, None),
+            api_key=get("IBMCLOUD_API_KEY", _visible_ascii, None),
+            trusted_profile_id=get("IBMCLOUD_TRUSTED_PROFILE_ID", _visible_ascii, None),
             cr_token_file=get("IBMCLOUD_CR_TOKEN_FILE", str, cls.cr_token_file),
             iam_url=get("IBMCLOUD_IAM_URL", _url, cls.iam_url),
             resource_controller_url=get("IBMCLOUD_RESOURCE_CONTROLLER_URL", _url, cls.resource_controller_url),
@@ -80,7 +80,7 @@ class Settings:
             dry_run=get("DRY_RUN", _bool, cls.dry_run),
             allowed_regions=get("DUALAUTH_ALLOWED_REGIONS", _regions, cls.allowed_regions),
             exempt_instances=get("DUALAUTH_EXEMPT_INSTANCES", _instance_ids, cls.exempt_instances),
-            event_token=get("DUALAUTH_EVENT_TOKEN", _header_token, None),
+            event_token=get("DUALAUTH_EVENT_TOKEN", _visible_ascii, None),
             event_token_header=get("DUALAUTH_EVENT_TOKEN_HEADER", _header_name, cls.event_token_header),
             http_timeout=get("DUALAUTH_HTTP_TIMEOUT", _positive(float, 60), cls.http_timeout),
             retry_max=get("DUALAUTH_RETRY_MAX", _positive(int, 10, zero_ok=True), cls.retry_max),
@@ -198,16 +198,12 @@ def _regions(raw: str) -> frozenset[str]:
     return frozenset(words)
 
 
-def _header_token(raw: str) -> str:
-    """A secret compared with a header value: visible ASCII only, since servers read header bytes as latin-1."""
+def _visible_ascii(raw: str) -> str:
+    """A credential or shared secret: visible ASCII only, as IAM issues keys and as a header (read as
+    latin-1 by servers) can carry it byte for byte."""
     if not all("!" <= char <= "~" for char in raw):
         raise ValueError("must be visible ASCII characters without spaces")
     return raw
-
-
-def _credential(raw: str) -> str:
-    """An API key or a trusted profile id: visible ASCII without spaces, as IAM issues them."""
-    return _header_token(raw)
 
 
 def _header_name(raw: str) -> str:
